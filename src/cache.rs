@@ -1,0 +1,201 @@
+//! The content-addressed blob cache.
+//!
+//! Blobs live at `<root>/blobs/sha256/<hex>`. Every write goes to a temp file
+//! in the same directory and is renamed into place only after its digest has
+//! been checked, so concurrent builds never see a half-written blob and a
+//! crash never leaves a wrong one behind. Reads re-check size (cheap) and a
+//! blob whose size is wrong is deleted and reported as missing, so it is
+//! refetched rather than served.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+use crate::digest::{Digest, HashingWriter};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache directory {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("blob {expected} from {origin}: content has digest {actual} ({size} bytes); refusing to store it")]
+    DigestMismatch {
+        expected: Digest,
+        actual: Digest,
+        size: u64,
+        origin: String,
+    },
+    #[error("blob {digest} from {origin}: {source}")]
+    Read {
+        digest: String,
+        origin: String,
+        source: io::Error,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CacheError + '_ {
+    move |source| CacheError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    /// Opens (creating) the cache at `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Cache, CacheError> {
+        let cache = Cache { root: root.into() };
+        for dir in [cache.blob_dir(), cache.root.join("keys"), cache.tmp_dir()] {
+            fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        }
+        Ok(cache)
+    }
+
+    /// A cache in a fresh temporary directory, for `--no-cache` and tests;
+    /// removed when the returned guard drops.
+    pub fn ephemeral() -> Result<(Cache, tempfile::TempDir), CacheError> {
+        let dir = tempfile::Builder::new()
+            .prefix("pyko-cache-")
+            .tempdir()
+            .map_err(io_err(&std::env::temp_dir()))?;
+        Ok((Cache::open(dir.path())?, dir))
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn blob_dir(&self) -> PathBuf {
+        self.root.join("blobs").join("sha256")
+    }
+
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.blob_dir().join(digest.hex())
+    }
+
+    /// The path of a cached blob, if present with the expected size.
+    pub fn get(&self, digest: &Digest, size: Option<u64>) -> Option<PathBuf> {
+        let path = self.blob_path(digest);
+        let meta = fs::metadata(&path).ok()?;
+        match size {
+            Some(s) if meta.len() != s => {
+                let _ = fs::remove_file(&path);
+                None
+            }
+            _ => Some(path),
+        }
+    }
+
+    /// A temp file inside the cache (same filesystem, so `persist` is a rename).
+    pub fn temp_file(&self) -> Result<NamedTempFile, CacheError> {
+        let dir = self.tmp_dir();
+        NamedTempFile::new_in(&dir).map_err(io_err(&dir))
+    }
+
+    /// Moves a fully written temp file into place under its (already
+    /// computed) digest.
+    pub fn persist(&self, tmp: NamedTempFile, digest: &Digest) -> Result<PathBuf, CacheError> {
+        let path = self.blob_path(digest);
+        tmp.persist(&path).map_err(|e| CacheError::Io {
+            path: path.clone(),
+            source: e.error,
+        })?;
+        Ok(path)
+    }
+
+    /// Streams `reader` into the cache, verifying it against `expected`.
+    /// `origin` names where the bytes came from, for the error message.
+    pub fn put_verified(
+        &self,
+        expected: &Digest,
+        mut reader: impl Read,
+        origin: &str,
+    ) -> Result<PathBuf, CacheError> {
+        let tmp = self.temp_file()?;
+        let mut w = HashingWriter::new(io::BufWriter::with_capacity(1 << 20, tmp));
+        io::copy(&mut reader, &mut w).map_err(|source| CacheError::Read {
+            digest: expected.to_string(),
+            origin: origin.to_string(),
+            source,
+        })?;
+        let (buf, actual, size) = w.finish();
+        let tmp = buf.into_inner().map_err(|e| CacheError::Io {
+            path: self.tmp_dir(),
+            source: e.into_error(),
+        })?;
+        if &actual != expected {
+            return Err(CacheError::DigestMismatch {
+                expected: expected.clone(),
+                actual,
+                size,
+                origin: origin.to_string(),
+            });
+        }
+        self.persist(tmp, expected)
+    }
+
+    /// Stores small bytes (configs, manifests) under their own digest.
+    pub fn put_bytes(&self, bytes: &[u8]) -> Result<(Digest, PathBuf), CacheError> {
+        let digest = Digest::of_bytes(bytes);
+        if let Some(p) = self.get(&digest, Some(bytes.len() as u64)) {
+            return Ok((digest, p));
+        }
+        let mut tmp = self.temp_file()?;
+        tmp.write_all(bytes).map_err(io_err(&self.tmp_dir()))?;
+        let path = self.persist(tmp, &digest)?;
+        Ok((digest, path))
+    }
+
+    /// Reads a small named record (e.g. the deps layer for a cache key).
+    pub fn get_key(&self, key: &str) -> Option<Vec<u8>> {
+        fs::read(self.root.join("keys").join(key)).ok()
+    }
+
+    /// Writes a small named record atomically.
+    pub fn put_key(&self, key: &str, value: &[u8]) -> Result<(), CacheError> {
+        let mut tmp = self.temp_file()?;
+        tmp.write_all(value).map_err(io_err(&self.tmp_dir()))?;
+        let path = self.root.join("keys").join(key);
+        tmp.persist(&path).map_err(|e| CacheError::Io {
+            path,
+            source: e.error,
+        })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verified_put_rejects_wrong_digest_and_leaves_nothing() {
+        let (cache, _guard) = Cache::ephemeral().unwrap();
+        let good = Digest::of_bytes(b"abc");
+        let p = cache.put_verified(&good, &b"abc"[..], "test").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"abc");
+        let wrong = Digest::of_bytes(b"xyz");
+        let err = cache.put_verified(&wrong, &b"abc"[..], "test").unwrap_err();
+        assert!(matches!(err, CacheError::DigestMismatch { .. }), "{err}");
+        assert!(cache.get(&wrong, None).is_none());
+        assert_eq!(fs::read_dir(cache.tmp_dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn wrong_size_is_evicted() {
+        let (cache, _guard) = Cache::ephemeral().unwrap();
+        let (d, p) = cache.put_bytes(b"hello").unwrap();
+        fs::write(&p, b"hell").unwrap();
+        assert!(cache.get(&d, Some(5)).is_none());
+        assert!(!p.exists());
+    }
+}

@@ -1,0 +1,70 @@
+//! The image model: a config (kept as JSON so every field of the base's
+//! config survives, including ones this crate does not know), its layers and
+//! where their bytes can be had, and the manifest computed from them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::digest::Digest;
+use crate::layer::Layer;
+
+pub const MEDIA_TYPE_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const MEDIA_TYPE_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const MEDIA_TYPE_OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+
+/// Where a layer's compressed bytes are. Base layers stay in their registry
+/// until an output needs them, so a push to the same registry can mount them
+/// without ever downloading.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BlobSource {
+    /// A file (usually in the blob cache) holding exactly the blob.
+    File(PathBuf),
+    /// A blob of `repository` in `registry` (canonical name, as in `Reference`).
+    Registry {
+        registry: String,
+        repository: String,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct ImageLayer {
+    pub layer: Layer,
+    pub source: BlobSource,
+}
+
+/// `os/arch[/variant]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A single-platform image.
+#[derive(Clone, Debug)]
+pub struct Image {
+    /// The full image config JSON (`architecture`, `os`, `config`, `rootfs`,
+    /// `history`, …).
+    pub config: serde_json::Value,
+    pub layers: Vec<ImageLayer>,
+    /// Manifest annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Serialized bytes plus their digest: what a registry or layout stores.
+#[derive(Clone, Debug)]
+pub struct Blob {
+    pub bytes: Vec<u8>,
+    pub digest: Digest,
+    pub media_type: String,
+}

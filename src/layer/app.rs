@@ -1,0 +1,1 @@
+//! The application directory as layer entries, honouring `.dockerignore`. (Being written.)

@@ -1,0 +1,102 @@
+//! Layers: what goes into them (`Entry`), how they are written (deterministic
+//! tar, gzip on every core, both digests in one pass) and what comes out
+//! (`Layer`, a blob in the cache plus its descriptor data).
+//!
+//! Producers (the wheel installer, the app-directory walker) only build a
+//! list of `Entry`s; the writer owns ordering, parent directories, ownership
+//! and timestamps, so every layer is reproducible by construction.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::digest::Digest;
+
+pub mod app;
+pub mod writer;
+
+/// The OCI media type of a gzip-compressed layer.
+pub const MEDIA_TYPE_TAR_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+/// Streams a regular file's bytes into a layer. Implementations verify what
+/// they stream (e.g. against a wheel's RECORD) and fail with an error that
+/// names the file, so a bad input aborts the layer instead of landing in it.
+pub trait Contents: Send + Sync {
+    fn write_to(&self, out: &mut dyn io::Write) -> io::Result<()>;
+}
+
+impl Contents for Vec<u8> {
+    fn write_to(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        out.write_all(self)
+    }
+}
+
+/// A file on the build machine's disk, read when the layer is written.
+pub struct DiskFile(pub PathBuf);
+
+impl Contents for DiskFile {
+    fn write_to(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        let mut f = std::fs::File::open(&self.0)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.0.display())))?;
+        io::copy(&mut f, out)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.0.display())))?;
+        Ok(())
+    }
+}
+
+pub enum Node {
+    Dir,
+    /// `size` is written into the tar header before the contents stream;
+    /// a mismatch is an error, never a truncated or padded file.
+    File {
+        size: u64,
+        contents: Box<dyn Contents>,
+    },
+    Symlink {
+        target: String,
+    },
+}
+
+/// One path in a layer. `path` is relative to the image root, `/`-separated,
+/// without a leading `/` (e.g. `usr/local/bin/streamlit`).
+pub struct Entry {
+    pub path: String,
+    /// Permission bits only (e.g. 0o755); the file type comes from `node`.
+    pub mode: u32,
+    pub node: Node,
+    /// Owner in the image; `None` means 0:0.
+    pub owner: Option<(u64, u64)>,
+}
+
+impl Entry {
+    pub fn dir(path: impl Into<String>, mode: u32) -> Entry {
+        Entry {
+            path: path.into(),
+            mode,
+            node: Node::Dir,
+            owner: None,
+        }
+    }
+
+    pub fn file(path: impl Into<String>, mode: u32, bytes: Vec<u8>) -> Entry {
+        Entry {
+            path: path.into(),
+            mode,
+            node: Node::File {
+                size: bytes.len() as u64,
+                contents: Box::new(bytes),
+            },
+            owner: None,
+        }
+    }
+}
+
+/// A finished layer blob.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Layer {
+    /// Digest of the compressed blob (what manifests reference).
+    pub digest: Digest,
+    /// Digest of the uncompressed tar (what `rootfs.diff_ids` lists).
+    pub diff_id: Digest,
+    pub size: u64,
+    pub media_type: String,
+}

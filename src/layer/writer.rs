@@ -1,0 +1,1 @@
+//! Deterministic tar + parallel gzip writer. (Being written.)

@@ -1,0 +1,19 @@
+//! pyko: build OCI images for Python applications without a daemon.
+//!
+//! The modules follow the pipeline in DESIGN.md, data flowing one way:
+//! `spec` (inputs) → `base` → `target` → `wheel` + `layer` → `image` →
+//! `output`; `build` wires them together.
+
+pub mod base;
+pub mod build;
+pub mod cache;
+pub mod cli;
+pub mod digest;
+pub mod image;
+pub mod layer;
+pub mod output;
+pub mod reference;
+pub mod registry;
+pub mod spec;
+pub mod target;
+pub mod wheel;

@@ -1,0 +1,1 @@
+//! Outputs: push to a registry, OCI image layout, `docker load` tarball.

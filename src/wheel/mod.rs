@@ -1,0 +1,1 @@
+//! Wheel installer. (Being written.)

@@ -1,0 +1,4 @@
+//! Test harness shared by the integration tests: real processes only.
+#![allow(dead_code)]
+
+pub mod registry;
