@@ -68,3 +68,61 @@ pub struct Blob {
     pub digest: Digest,
     pub media_type: String,
 }
+
+pub mod config;
+
+fn descriptor(media_type: &str, digest: &Digest, size: u64) -> serde_json::Value {
+    serde_json::json!({ "mediaType": media_type, "digest": digest.as_str(), "size": size })
+}
+
+impl Image {
+    /// The config as stored: compact JSON, fields in their original order
+    /// (serde_json's `preserve_order`), so the digest is stable.
+    pub fn config_blob(&self) -> Blob {
+        let bytes = serde_json::to_vec(&self.config).expect("a JSON value serializes");
+        let digest = Digest::of_bytes(&bytes);
+        Blob {
+            bytes,
+            digest,
+            media_type: MEDIA_TYPE_OCI_CONFIG.to_string(),
+        }
+    }
+
+    /// The OCI image manifest for this image.
+    pub fn manifest_blob(&self) -> Blob {
+        let config = self.config_blob();
+        let mut m = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": MEDIA_TYPE_OCI_MANIFEST,
+            "config": descriptor(&config.media_type, &config.digest, config.bytes.len() as u64),
+            "layers": self.layers.iter().map(|l| {
+                descriptor(&l.layer.media_type, &l.layer.digest, l.layer.size)
+            }).collect::<Vec<_>>(),
+        });
+        if !self.annotations.is_empty() {
+            m["annotations"] = serde_json::to_value(&self.annotations).expect("string map");
+        }
+        let bytes = serde_json::to_vec(&m).expect("a JSON value serializes");
+        let digest = Digest::of_bytes(&bytes);
+        Blob {
+            bytes,
+            digest,
+            media_type: MEDIA_TYPE_OCI_MANIFEST.to_string(),
+        }
+    }
+
+    /// The platform recorded in the config (`os`, `architecture`, `variant`).
+    pub fn platform(&self) -> Platform {
+        let s = |k: &str| {
+            self.config
+                .get(k)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        Platform {
+            os: s("os").unwrap_or_else(|| "linux".into()),
+            architecture: s("architecture").unwrap_or_else(|| "amd64".into()),
+            variant: s("variant"),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Inheriting and extending the base config. (Being written.)
