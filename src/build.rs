@@ -1,1 +1,270 @@
-//! (Being written.)
+//! The pipeline, wired in one place: spec → base → target → layers → image →
+//! outputs. Each stage lives in its own module; this file only decides order,
+//! what is cached, and what the user is told.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::cache::{Cache, CacheError};
+use crate::digest::Digest;
+use crate::image::{config, BlobSource, Image, ImageLayer};
+use crate::layer::writer::{write_layer, LayerOptions};
+use crate::layer::{app, Layer};
+use crate::reference::Reference;
+use crate::registry::{Client, ClientOptions};
+use crate::spec::{BuildSpec, Command, TarballDest};
+use crate::{base, output, target, wheel};
+
+/// Bumped whenever the bytes pyko writes for the same inputs change, so a
+/// cached deps layer from an older pyko is never reused.
+const LAYER_FORMAT: &str = "pyko-deps-layer-v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+    #[error(transparent)]
+    Base(#[from] base::BaseError),
+    #[error(transparent)]
+    Target(#[from] target::TargetError),
+    #[error(transparent)]
+    Wheel(#[from] wheel::WheelError),
+    #[error(transparent)]
+    Layer(#[from] crate::layer::writer::LayerError),
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Output(#[from] output::OutputError),
+    #[error("app directory {0}: not found or not a directory; --app takes the directory to copy into the image")]
+    AppDir(PathBuf),
+    #[error("reading wheel {path}: {source}")]
+    ReadWheel { path: PathBuf, source: std::io::Error },
+}
+
+/// What a build produced, for the caller to print.
+#[derive(Debug)]
+pub struct Outcome {
+    /// `REF@sha256:…` for every pushed reference.
+    pub pushed: Vec<String>,
+    pub manifest_digest: Digest,
+    /// Whether the deps layer came from the cache (nothing unzipped or compressed).
+    pub deps_cached: bool,
+}
+
+/// Progress goes to stderr so stdout stays machine-readable.
+pub struct Reporter {
+    pub quiet: bool,
+    pub verbose: bool,
+    start: Instant,
+}
+
+impl Reporter {
+    pub fn new(quiet: bool, verbose: bool) -> Reporter {
+        Reporter { quiet, verbose, start: Instant::now() }
+    }
+
+    pub fn info(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("[{:>6.2}s] {}", self.start.elapsed().as_secs_f64(), msg.as_ref());
+        }
+    }
+
+    pub fn debug(&self, msg: impl AsRef<str>) {
+        if self.verbose {
+            self.info(msg);
+        }
+    }
+}
+
+pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
+    // Validate local inputs before touching the network.
+    if let Some(app_dir) = &spec.app {
+        if !app_dir.is_dir() {
+            return Err(BuildError::AppDir(app_dir.clone()));
+        }
+    }
+    let wheels = wheel::find_wheels(&spec.wheels)?;
+
+    let (cache, _ephemeral) = match &spec.cache_dir {
+        Some(dir) => (Cache::open(dir)?, None),
+        None => {
+            let (c, guard) = Cache::ephemeral()?;
+            (c, Some(guard))
+        }
+    };
+    let client = Client::new(ClientOptions {
+        insecure_registries: spec.registry.insecure.clone(),
+        ca_certs: spec.registry.ca_certs.clone(),
+        ..Default::default()
+    })?;
+
+    ui.info(format!("resolving base {} for {}", spec.base, spec.platform));
+    let base = base::resolve(&client, &spec.base, &spec.platform, &cache)?;
+    ui.debug(format!("base manifest {}", base.manifest_digest));
+    let base_blobs = materialize(&client, &base.image.layers, &cache)?;
+    let target = target::detect(&base.image.config, &base_blobs, &spec.target)?;
+    ui.info(format!("target: {target}"));
+
+    let layer_opts = LayerOptions { mtime: spec.epoch, ..Default::default() };
+    let (deps, deps_cached) = deps_layer(&wheels, &target, &layer_opts, &cache, ui)?;
+
+    let mut image = base.image.clone();
+    let mut added = vec![(deps.0.clone(), format!("pyko: install {} wheels", wheels.len()))];
+    image.layers.push(ImageLayer { layer: deps.0, source: BlobSource::File(deps.1) });
+    if let Some(app_dir) = &spec.app {
+        let entries = app::app_entries(app_dir, &spec.workdir, None)?;
+        ui.info(format!("app layer: {} entries from {}", entries.len(), app_dir.display()));
+        let (layer, path) = write_layer(entries, &layer_opts, &cache)?;
+        ui.debug(format!("app layer {} ({} bytes)", layer.digest, layer.size));
+        added.push((layer.clone(), format!("pyko: COPY {} {}", app_dir.display(), spec.workdir)));
+        image.layers.push(ImageLayer { layer, source: BlobSource::File(path) });
+    }
+
+    image.config = config::apply(&base.image.config, &config_changes(spec), &added)?;
+    image.annotations = base_annotations(&spec.base, &base);
+    let manifest = image.manifest_blob();
+    ui.info(format!("image {}", manifest.digest));
+
+    let mut pushed = Vec::new();
+    if spec.outputs.tarball.is_some() || spec.outputs.oci_layout.is_some() {
+        let paths = materialize(&client, &image.layers, &cache)?;
+        for (l, p) in image.layers.iter_mut().zip(paths) {
+            l.source = BlobSource::File(p);
+        }
+    }
+    if let Some(dir) = &spec.outputs.oci_layout {
+        let name = spec.outputs.tags.first().cloned();
+        output::layout::write_layout(dir, &[(image.clone(), name)])?;
+        ui.info(format!("wrote OCI layout {}", dir.display()));
+    }
+    if let Some(dest) = &spec.outputs.tarball {
+        let path = match dest {
+            TarballDest::File(p) => p.clone(),
+            TarballDest::Stdout => PathBuf::from("-"),
+        };
+        output::tarball::write_tarball(&path, &image, &spec.outputs.tags)?;
+        ui.info(format!("wrote tarball {}", path.display()));
+    }
+    for dest in &spec.outputs.push {
+        let digest = output::push::push(&client, &image, &cache, dest)?;
+        let name = Reference { digest: None, ..dest.clone() };
+        ui.info(format!("pushed {name}@{digest}"));
+        pushed.push(format!("{name}@{digest}"));
+    }
+    Ok(Outcome { pushed, manifest_digest: manifest.digest, deps_cached })
+}
+
+/// Downloads (or finds in the cache) every layer that is still in a registry.
+fn materialize(client: &Client, layers: &[ImageLayer], cache: &Cache) -> Result<Vec<PathBuf>, BuildError> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = layers.iter().map(|l| s.spawn(move || client.materialize(l, cache))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("download thread panicked").map_err(BuildError::from))
+            .collect()
+    })
+}
+
+/// The deps layer, from the cache when the wheels, target and options are
+/// unchanged (keyed by content, never by paths or mtimes, so CI caches
+/// survive fresh checkouts).
+fn deps_layer(
+    wheels: &[PathBuf],
+    target: &target::PythonTarget,
+    opts: &LayerOptions,
+    cache: &Cache,
+    ui: &Reporter,
+) -> Result<((Layer, PathBuf), bool), BuildError> {
+    let mut key = Sha256::new();
+    key.update(LAYER_FORMAT);
+    key.update(format!("{target:?}\n{opts:?}\n"));
+    for w in wheels {
+        let file = std::fs::File::open(w).map_err(|source| BuildError::ReadWheel { path: w.clone(), source })?;
+        let mut r = crate::digest::HashingReader::new(file);
+        std::io::copy(&mut r, &mut std::io::sink())
+            .map_err(|source| BuildError::ReadWheel { path: w.clone(), source })?;
+        let name = w.file_name().unwrap_or_default().to_string_lossy();
+        key.update(format!("{name} {}\n", r.finish().1));
+    }
+    let key = format!("deps-{}", hex::encode(key.finalize()));
+    if let Some(layer) = cache.get_key(&key).and_then(|b| serde_json::from_slice::<Layer>(&b).ok()) {
+        if let Some(path) = cache.get(&layer.digest, Some(layer.size)) {
+            ui.info(format!("deps layer {} (cached, {} wheels)", layer.digest, wheels.len()));
+            return Ok(((layer, path), true));
+        }
+    }
+    let started = Instant::now();
+    let installation = wheel::install(wheels, target, &wheel::InstallOptions::default())?;
+    for w in &installation.warnings {
+        ui.info(format!("warning: {w}"));
+    }
+    let n = installation.entries.len();
+    let (layer, path) = write_layer(installation.entries, opts, cache)?;
+    ui.info(format!(
+        "deps layer {}: {} wheels, {n} entries, {:.1} MB in {:.1}s",
+        layer.digest,
+        wheels.len(),
+        layer.size as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    ));
+    cache.put_key(&key, &serde_json::to_vec(&layer).expect("layer serializes"))?;
+    Ok(((layer, path), false))
+}
+
+fn config_changes(spec: &BuildSpec) -> config::ConfigChanges {
+    let cmd = |c: &Command| match c {
+        Command::Exec(v) => config::Command::Exec(v.clone()),
+        Command::Shell(s) => config::Command::Shell(s.clone()),
+    };
+    config::ConfigChanges {
+        exposed_ports: spec.ports.clone(),
+        cmd: spec.cmd.as_ref().map(cmd),
+        entrypoint: spec.entrypoint.as_ref().map(cmd),
+        env: spec.env.clone(),
+        path_prepend: Vec::new(),
+        workdir: Some(spec.workdir.clone()),
+        user: spec.user.clone(),
+        labels: spec.labels.clone(),
+        created: rfc3339(spec.epoch),
+    }
+}
+
+fn base_annotations(from: &Reference, base: &base::BaseImage) -> BTreeMap<String, String> {
+    let digest = base.index_digest.as_ref().unwrap_or(&base.manifest_digest);
+    BTreeMap::from([
+        ("org.opencontainers.image.base.name".to_string(), from.to_string()),
+        ("org.opencontainers.image.base.digest".to_string(), digest.to_string()),
+    ])
+}
+
+/// Seconds since the epoch as RFC 3339 UTC, without a date crate: civil
+/// date from days (Howard Hinnant's algorithm).
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}
