@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs pyko's whole test suite on a fresh Debian machine (as root): installs
+# the real tools the tests drive (registry, skopeo, umoci, podman, …), then
+# `cargo test`. Test fixtures that take minutes (base images, PyPI wheels)
+# are cached under $PYKO_FIXTURE_CACHE (default /var/cache/pyko-fixtures).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tests/fixtures/install-deps.sh
+# Build the slow fixtures once up front (cached), so test timeouts measure pyko.
+bash tests/fixtures/wheels.sh >/dev/null
+bash tests/fixtures/base-images.sh debian >/dev/null
+bash tests/fixtures/base-images.sh slim >/dev/null
+cargo fmt --all -- --check
+cargo clippy --all-targets --quiet -- -D warnings
+cargo test --release --all-targets -- --test-threads=2
