@@ -82,12 +82,13 @@ impl Reporter {
 }
 
 pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
-    // Validate local inputs before touching the network.
-    if let Some(app_dir) = &spec.app {
-        if !app_dir.is_dir() {
-            return Err(BuildError::AppDir(app_dir.clone()));
-        }
-    }
+    // Read local inputs before touching the network: a typo fails in
+    // milliseconds, and an unreadable app file is named before any download.
+    let app_entries = match &spec.app {
+        Some(dir) if !dir.is_dir() => return Err(BuildError::AppDir(dir.clone())),
+        Some(dir) => Some((dir, app::app_entries(dir, &spec.workdir, None)?)),
+        None => None,
+    };
     let wheels = wheel::find_wheels(&spec.wheels)?;
 
     let (cache, _ephemeral) = match &spec.cache_dir {
@@ -116,8 +117,7 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
     let mut image = base.image.clone();
     let mut added = vec![(deps.0.clone(), format!("pyko: install {} wheels", wheels.len()))];
     image.layers.push(ImageLayer { layer: deps.0, source: BlobSource::File(deps.1) });
-    if let Some(app_dir) = &spec.app {
-        let entries = app::app_entries(app_dir, &spec.workdir, None)?;
+    if let Some((app_dir, entries)) = app_entries {
         ui.info(format!("app layer: {} entries from {}", entries.len(), app_dir.display()));
         let (layer, path) = write_layer(entries, &layer_opts, &cache)?;
         ui.debug(format!("app layer {} ({} bytes)", layer.digest, layer.size));

@@ -185,6 +185,8 @@ fn unreadable_app_file_is_named() {
     let scratch = e.root.path().join("scratch2");
     std::fs::create_dir(&scratch).unwrap();
     chown_user(&scratch);
+    let creds = e.root.path().join("creds2");
+    docker_config(&creds, &e.reg.host);
     let out = Command::new("setpriv")
         .args([&format!("--reuid={UID}"), &format!("--regid={UID}"), "--clear-groups", "--inh-caps=-all"])
         .arg(&e.pyko)
@@ -193,6 +195,7 @@ fn unreadable_app_file_is_named() {
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("TMPDIR", &scratch)
+        .env("DOCKER_CONFIG", &creds)
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
