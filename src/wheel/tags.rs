@@ -110,12 +110,14 @@ impl Tags {
         format!("{}.{}", self.python.0, self.python.1)
     }
 
+    /// Every accepted tag as `python-abi-platform`, best first.
+    pub fn iter(&self) -> impl Iterator<Item = String> + '_ {
+        self.ranked.iter().map(|(a, b, c)| format!("{a}-{b}-{c}"))
+    }
+
     #[cfg(test)]
     fn strings(&self) -> Vec<String> {
-        self.ranked
-            .iter()
-            .map(|(a, b, c)| format!("{a}-{b}-{c}"))
-            .collect()
+        self.iter().collect()
     }
 }
 
