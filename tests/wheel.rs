@@ -484,6 +484,40 @@ fn size_mismatch_with_record_is_refused() {
 }
 
 #[test]
+fn large_files_stream_in_chunks_and_verify() {
+    struct Counter(u64);
+    impl Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            assert!(buf.len() <= 1 << 20, "wrote a {} byte chunk", buf.len());
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let big = vec![7u8; 24 << 20];
+    let wheel = WheelSpec::new("big", "1.0")
+        .file("big/blob.bin", &big, 0o644)
+        .build(dir.path());
+    drop(big);
+    let inst = install(&[wheel], &target(), &all()).unwrap();
+    let entry = inst
+        .entries
+        .iter()
+        .find(|e| e.path.ends_with("big/blob.bin"))
+        .unwrap();
+    let Node::File { size, contents } = &entry.node else {
+        panic!()
+    };
+    assert_eq!(*size, 24 << 20);
+    let mut out = Counter(0);
+    contents.write_to(&mut out).unwrap();
+    assert_eq!(out.0, 24 << 20);
+}
+
+#[test]
 fn zip_slip_paths_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     for (i, (name, why)) in [

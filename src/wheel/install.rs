@@ -1,6 +1,14 @@
 //! Installing a set of wheels into layer entries, one helper per step of the
 //! binary distribution format's "installing a wheel" section, the way
 //! `pip install --no-deps --no-compile` does it into the target interpreter.
+//!
+//! No `direct_url.json` is written: pip writes one only for requirements
+//! given as a URL or path (`pip install ./x.whl`), not for names resolved
+//! from `--find-links DIR --no-index`, which is what a wheel directory is.
+//! Where pip and the spec disagree, pip wins (it is what the image would
+//! have had), except where noted: `.data/scripts` are always executable
+//! (pip keeps the zip's mode), and headers go under the METADATA name (pip
+//! uses the requirement as the user typed it).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
