@@ -7,7 +7,8 @@
 //! `tags` (PEP 425/600/656 compatibility), `archive` (the zip, safety,
 //! verified streaming), `record` (RECORD in and out), `launcher` (entry-point
 //! scripts and shebangs), `metadata` (WHEEL/METADATA), `check` (`pip check`
-//! for the target), `install` (the steps, in order), `dir` (finding wheels).
+//! for the target), `select` (one wheel per project),
+//! `install` (the steps, in order), `dir` (finding wheels).
 
 mod archive;
 mod check;
@@ -18,6 +19,7 @@ mod install;
 mod launcher;
 mod metadata;
 mod record;
+mod select;
 mod tags;
 
 pub use dir::find_wheels;
