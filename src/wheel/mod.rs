@@ -1,1 +1,29 @@
-//! Wheel installer. (Being written.)
+//! The wheel installer: which wheels fit the target (`tags`), and what
+//! installing them with pip into the target interpreter would write
+//! (`install`), as layer entries that stream from the wheels and verify
+//! them against their RECORD on the way.
+//!
+//! Layout follows the binary distribution format: `filename` (PEP 427 names),
+//! `tags` (PEP 425/600/656 compatibility), `archive` (the zip, safety,
+//! verified streaming), `record` (RECORD in and out), `launcher` (entry-point
+//! scripts and shebangs), `metadata` (WHEEL/METADATA), `check` (`pip check`
+//! for the target), `select` (one wheel per project),
+//! `install` (the steps, in order), `dir` (finding wheels).
+
+mod archive;
+mod check;
+mod dir;
+mod error;
+mod filename;
+mod install;
+mod launcher;
+mod metadata;
+mod record;
+mod select;
+mod tags;
+
+pub use dir::find_wheels;
+pub use error::{IncompatibleWheel, WheelError};
+pub use filename::{normalize_name, WheelFilename};
+pub use install::{install, Distribution, InstallOptions, Installation};
+pub use tags::{IncompatibleTag, TagCompatibility, Tags};

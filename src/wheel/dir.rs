@@ -1,0 +1,66 @@
+//! Finding the wheels in a wheel directory, and refusing one that holds
+//! source distributions pip would have to build.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use super::filename::normalize_name;
+use super::WheelError;
+
+const SDIST_SUFFIXES: &[&str] = &[".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar"];
+
+/// The `*.whl` files in `dir`, sorted. A source distribution whose project
+/// has no wheel there is an error naming it: installing it would mean
+/// running its build.
+pub fn find_wheels(dir: &Path) -> Result<Vec<PathBuf>, WheelError> {
+    let read_err = |source| WheelError::ReadDir {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    let mut wheels = Vec::new();
+    let mut sdists = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read_err)? {
+        let path = entry.map_err(read_err)?.path();
+        if !path.is_file() {
+            continue;
+        }
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if name.ends_with(".whl") {
+            wheels.push(path);
+        } else if let Some(stem) = SDIST_SUFFIXES.iter().find_map(|s| name.strip_suffix(s)) {
+            let project = stem.rsplit_once('-').map_or(stem, |(n, _)| n);
+            sdists.push((normalize_name(project), name.to_string()));
+        }
+    }
+    let with_wheels: HashSet<String> = wheels
+        .iter()
+        .filter_map(|w| {
+            w.file_name()?
+                .to_str()?
+                .split('-')
+                .next()
+                .map(normalize_name)
+        })
+        .collect();
+    let mut unbuilt: Vec<String> = sdists
+        .into_iter()
+        .filter(|(project, _)| !with_wheels.contains(project))
+        .map(|(_, name)| name)
+        .collect();
+    unbuilt.sort();
+    if !unbuilt.is_empty() {
+        return Err(WheelError::SourceDistributions {
+            dir: dir.to_path_buf(),
+            names: unbuilt.join(", "),
+        });
+    }
+    if wheels.is_empty() {
+        return Err(WheelError::NoWheels {
+            dir: dir.to_path_buf(),
+        });
+    }
+    wheels.sort();
+    Ok(wheels)
+}

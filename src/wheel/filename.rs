@@ -1,0 +1,182 @@
+//! Wheel file names (PEP 427 / the binary distribution format spec):
+//! `NAME-VERSION(-BUILD)?-PYTHON-ABI-PLATFORM.whl`, each tag part possibly a
+//! compressed set such as `py2.py3`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use pep440_rs::Version;
+
+use super::WheelError;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WheelFilename {
+    /// As spelled in the file name (escaped: `-` is `_`).
+    pub name: String,
+    pub version: Version,
+    /// The version exactly as spelled, so `Display` round-trips.
+    version_str: String,
+    pub build: Option<BuildTag>,
+    pub python: Vec<String>,
+    pub abi: Vec<String>,
+    pub platform: Vec<String>,
+}
+
+/// Build tags sort by their leading number, then the rest as a string.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BuildTag {
+    pub number: u64,
+    pub rest: String,
+}
+
+impl WheelFilename {
+    /// PEP 503 normalized project name.
+    pub fn normalized_name(&self) -> String {
+        normalize_name(&self.name)
+    }
+
+    /// Every tag triple the compressed tag sets expand to.
+    pub fn tags(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.python.iter().flat_map(move |py| {
+            self.abi.iter().flat_map(move |abi| {
+                self.platform
+                    .iter()
+                    .map(move |plat| (py.as_str(), abi.as_str(), plat.as_str()))
+            })
+        })
+    }
+
+    /// The tag part of the name, e.g. `py2.py3-none-any`.
+    pub fn tag_string(&self) -> String {
+        format!(
+            "{}-{}-{}",
+            self.python.join("."),
+            self.abi.join("."),
+            self.platform.join(".")
+        )
+    }
+}
+
+/// PEP 503: lowercase, runs of `-`, `_` and `.` become one `-`.
+pub fn normalize_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_separator = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_separator {
+                out.push('-');
+            }
+            in_separator = true;
+        } else {
+            out.extend(c.to_lowercase());
+            in_separator = false;
+        }
+    }
+    out
+}
+
+impl FromStr for WheelFilename {
+    type Err = WheelError;
+
+    fn from_str(file_name: &str) -> Result<Self, Self::Err> {
+        let bad = |reason: &str| WheelError::Filename {
+            name: file_name.to_string(),
+            reason: reason.to_string(),
+        };
+        let stem = file_name
+            .strip_suffix(".whl")
+            .ok_or_else(|| bad("it does not end in .whl"))?;
+        let parts: Vec<&str> = stem.split('-').collect();
+        let (name, version, build, py, abi, plat) = match parts[..] {
+            [n, v, py, abi, plat] => (n, v, None, py, abi, plat),
+            [n, v, b, py, abi, plat] => (n, v, Some(b), py, abi, plat),
+            _ => return Err(bad("it does not have 5 or 6 dash-separated parts")),
+        };
+        if name.is_empty() || [py, abi, plat].iter().any(|t| t.is_empty()) {
+            return Err(bad("a part is empty"));
+        }
+        let parsed_version = Version::from_str(version)
+            .map_err(|e| bad(&format!("version {version:?} is not PEP 440 ({e})")))?;
+        let build = build
+            .map(|b| {
+                let digits = b.bytes().take_while(u8::is_ascii_digit).count();
+                let number = b[..digits]
+                    .parse()
+                    .map_err(|_| bad("the build tag must start with a digit"))?;
+                Ok(BuildTag {
+                    number,
+                    rest: b[digits..].to_string(),
+                })
+            })
+            .transpose()?;
+        let split = |s: &str| s.split('.').map(str::to_string).collect::<Vec<_>>();
+        Ok(WheelFilename {
+            name: name.to_string(),
+            version: parsed_version,
+            version_str: version.to_string(),
+            build,
+            python: split(py),
+            abi: split(abi),
+            platform: split(plat),
+        })
+    }
+}
+
+impl fmt::Display for WheelFilename {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.name, self.version_str)?;
+        if let Some(b) = &self.build {
+            write!(f, "-{}{}", b.number, b.rest)?;
+        }
+        write!(f, "-{}.whl", self.tag_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_round_trips() {
+        for name in [
+            "numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+            "six-1.16.0-py2.py3-none-any.whl",
+            "foo_bar-2.0-1local-py3-none-any.whl",
+        ] {
+            let w: WheelFilename = name.parse().unwrap();
+            assert_eq!(w.to_string(), name);
+        }
+        let w: WheelFilename = "six-1.16.0-py2.py3-none-any.whl".parse().unwrap();
+        assert_eq!(w.python, ["py2", "py3"]);
+        assert_eq!(w.tags().count(), 2);
+        let w: WheelFilename = "foo_bar-2.0-1local-py3-none-any.whl".parse().unwrap();
+        assert_eq!(
+            w.build,
+            Some(BuildTag {
+                number: 1,
+                rest: "local".into()
+            })
+        );
+        assert_eq!(w.normalized_name(), "foo-bar");
+    }
+
+    #[test]
+    fn rejects_bad_names() {
+        for name in [
+            "foo-1.0.tar.gz",
+            "foo-1.0-py3-none.whl",
+            "foo-1.0-x-py3-none-any.whl",
+            "foo-notaversion!!-py3-none-any.whl",
+            "a-b-c-d-e-f-g.whl",
+        ] {
+            let err = name.parse::<WheelFilename>().unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn normalizes_names() {
+        assert_eq!(normalize_name("Foo.Bar__baz-Qux"), "foo-bar-baz-qux");
+        assert_eq!(normalize_name("streamlit"), "streamlit");
+    }
+}
