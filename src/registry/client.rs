@@ -2,7 +2,10 @@
 //! one `send` every request goes through (authorization, challenges,
 //! retries). The operations themselves live in `pull.rs` and `upload.rs`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use std::time::Duration;
 
 use reqwest::blocking::{Client as Http, RequestBuilder, Response};
@@ -56,33 +59,18 @@ impl Client {
             .unwrap_or_else(|| format!("pyko/{}", env!("CARGO_PKG_VERSION")));
         // reqwest drops Authorization when a redirect leaves the host, which
         // is what blob downloads redirected to a CDN or object store need.
-        let mut b = Http::builder()
-            .user_agent(ua)
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120));
         let mut certs = opts.ca_certs.clone();
         certs.extend(std::env::var_os("SSL_CERT_FILE").map(PathBuf::from));
+        let mut extra = Vec::new();
         for path in certs {
-            let pem = std::fs::read(&path).map_err(|e| RegistryError::CaCert {
-                path: path.clone(),
-                detail: e.to_string(),
-            })?;
-            let found =
-                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| RegistryError::CaCert {
-                    path: path.clone(),
-                    detail: format!("not PEM certificates: {e}"),
-                })?;
-            if found.is_empty() {
-                return Err(RegistryError::CaCert {
-                    path,
-                    detail: "holds no PEM certificate".into(),
-                });
-            }
-            for c in found {
-                b = b.add_root_certificate(c);
-            }
+            extra.extend(read_pem_certs(&path)?);
         }
-        let http = b
+        let tls = super::tls::client_config(extra).map_err(RegistryError::HttpClient)?;
+        let http = Http::builder()
+            .user_agent(ua)
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .use_preconfigured_tls(tls)
             .build()
             .map_err(|e| RegistryError::HttpClient(chain(&e)))?;
         let store = match opts.auth_files {
@@ -240,6 +228,21 @@ impl Client {
             }
         }
     }
+}
+
+fn read_pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, RegistryError> {
+    let err = |detail: String| RegistryError::CaCert {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| err(format!("not PEM certificates: {e}")))?;
+    if certs.is_empty() {
+        return Err(err("holds no PEM certificate".into()));
+    }
+    Ok(certs)
 }
 
 /// `repository:NAME:ACTIONS`, the token scope for one repository.

@@ -10,6 +10,7 @@ mod error;
 mod pull;
 mod retry;
 mod scheme;
+mod tls;
 mod upload;
 
 pub use client::{Client, ClientOptions};
