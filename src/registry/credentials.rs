@@ -260,3 +260,7 @@ fn run_helper(
         source: config.to_path_buf(),
     }))
 }
+
+#[cfg(test)]
+#[path = "credentials_tests.rs"]
+mod tests;
