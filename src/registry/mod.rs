@@ -1,1 +1,30 @@
-//! Registry client. (Being written.)
+//! Talking to OCI/Docker registries over the distribution API: pulling
+//! manifests and blobs into the cache, and checking, mounting and uploading
+//! blobs and manifests for a push. Blocking I/O on plain threads; blobs
+//! always stream between the network and files, never through memory.
+
+mod auth;
+mod client;
+mod credentials;
+mod error;
+mod pull;
+mod retry;
+mod scheme;
+mod tls;
+mod upload;
+
+pub use client::{Client, ClientOptions};
+pub use credentials::{Credential, CredentialStore, Secret};
+pub use error::RegistryError;
+pub use pull::Manifest;
+
+pub const MEDIA_TYPE_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const MEDIA_TYPE_DOCKER_LIST: &str =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const MEDIA_TYPE_DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+pub const MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED: &str =
+    "application/vnd.docker.distribution.manifest.v1+prettyjws";
+
+/// Manifests larger than this are refused rather than read into memory; real
+/// ones are a few KiB, and distribution itself caps them at 4 MiB.
+pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;

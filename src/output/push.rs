@@ -1,0 +1,108 @@
+//! Publishing an image to a registry. Per blob: check (HEAD), mount from
+//! another repository of the same registry, or upload — in that order, so
+//! nothing is sent that the registry has or can link. Blobs go in parallel;
+//! the manifest is PUT last, only once every blob it names is confirmed, so
+//! a tag never points at an incomplete image.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::cache::Cache;
+use crate::digest::Digest;
+use crate::image::{BlobSource, Image, ImageLayer};
+use crate::reference::Reference;
+use crate::registry::{Client, RegistryError};
+
+/// Parallel blob transfers; a few streams saturate most links without
+/// tripping registry rate limits.
+const PARALLEL: usize = 4;
+
+/// Pushes `image` to `dest` (under its tag, else its digest, else `latest`)
+/// and returns the manifest digest.
+pub fn push(
+    client: &Client,
+    image: &Image,
+    cache: &Cache,
+    dest: &Reference,
+) -> Result<Digest, RegistryError> {
+    // Each digest once, even if a layer repeats (e.g. an empty layer).
+    let mut seen = HashSet::new();
+    let layers: Vec<&ImageLayer> = image
+        .layers
+        .iter()
+        .filter(|l| seen.insert(&l.layer.digest))
+        .collect();
+    push_blobs(client, &layers, cache, dest)?;
+
+    let config = image.config_blob();
+    if !client.blob_exists(dest, &config.digest)? {
+        let (_, path) = cache.put_bytes(&config.bytes)?;
+        client.upload_blob(dest, &config.digest, config.bytes.len() as u64, &path)?;
+    }
+
+    let manifest = image.manifest_blob();
+    let target = match (&dest.tag, &dest.digest) {
+        (Some(t), _) => t.clone(),
+        (None, Some(d)) => d.to_string(),
+        (None, None) => "latest".into(),
+    };
+    client.put_manifest(dest, &target, &manifest.bytes, &manifest.media_type)
+}
+
+/// Runs `push_blob` over the layers on up to `PARALLEL` scoped threads; the
+/// first error stops the others from starting new blobs and is returned.
+fn push_blobs(
+    client: &Client,
+    layers: &[&ImageLayer],
+    cache: &Cache,
+    dest: &Reference,
+) -> Result<(), RegistryError> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_error = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..PARALLEL.min(layers.len()) {
+            s.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(layer) = layers.get(i) else { break };
+                    if let Err(e) = push_blob(client, layer, cache, dest) {
+                        failed.store(true, Ordering::Relaxed);
+                        first_error.lock().expect("error slot").get_or_insert(e);
+                    }
+                }
+            });
+        }
+    });
+    match first_error.into_inner().expect("error slot") {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn push_blob(
+    client: &Client,
+    layer: &ImageLayer,
+    cache: &Cache,
+    dest: &Reference,
+) -> Result<(), RegistryError> {
+    let digest = &layer.layer.digest;
+    if client.blob_exists(dest, digest)? {
+        return Ok(());
+    }
+    if let BlobSource::Registry {
+        registry,
+        repository,
+    } = &layer.source
+    {
+        if registry == &dest.registry
+            && repository != &dest.repository
+            && client.mount_blob(dest, digest, repository)?
+        {
+            return Ok(());
+        }
+    }
+    let path = client.materialize(layer, cache)?;
+    client.upload_blob(dest, digest, layer.layer.size, &path)
+}
