@@ -231,7 +231,7 @@ fn image_from(
                 digest: d.digest,
                 diff_id,
                 size: d.size,
-                media_type: d.media_type,
+                media_type: oci_layer_media_type(d.media_type),
             },
             source: BlobSource::Registry {
                 registry: reference.registry.clone(),
@@ -244,4 +244,17 @@ fn image_from(
         layers,
         annotations: Default::default(),
     })
+}
+
+/// pyko writes OCI manifests, so a Docker schema2 base's layer types are
+/// renamed to their OCI equivalents (same bytes, same digest); mixing the two
+/// families in one manifest is something some readers reject.
+fn oci_layer_media_type(media_type: String) -> String {
+    match media_type.as_str() {
+        "application/vnd.docker.image.rootfs.diff.tar.gzip" => crate::layer::MEDIA_TYPE_TAR_GZIP.into(),
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => {
+            "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip".into()
+        }
+        _ => media_type,
+    }
 }
