@@ -14,6 +14,8 @@ use crate::digest::Digest;
 pub mod app;
 pub mod writer;
 
+pub use writer::{write_layer, LayerError, LayerOptions};
+
 /// The OCI media type of a gzip-compressed layer.
 pub const MEDIA_TYPE_TAR_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
