@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use crate::digest::Digest;
 
 pub mod app;
+pub mod dockerignore;
 pub mod writer;
 
 pub use writer::{write_layer, LayerError, LayerOptions};
