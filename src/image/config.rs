@@ -210,7 +210,7 @@ pub fn apply(
             let (k, val) = s.split_once('=').unwrap_or((s, ""));
             env.push((k.to_string(), val.to_string()));
         }
-        let mut set = |env: &mut Vec<(String, String)>, k: &str, v: String| match env
+        let set = |env: &mut Vec<(String, String)>, k: &str, v: String| match env
             .iter_mut()
             .find(|(ek, _)| ek == k)
         {
