@@ -197,3 +197,107 @@ fn podman_loads_the_tarball() {
     );
     assert_eq!(info["Config"]["WorkingDir"], "/app");
 }
+
+/// A real Docker engine, started as a plain process (see TESTING.md).
+struct Dockerd {
+    child: std::process::Child,
+    sock: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Dockerd {
+    fn start() -> Dockerd {
+        // Short path: unix socket paths are limited to ~108 bytes.
+        let dir = tempfile::Builder::new()
+            .prefix("pyko-dk")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let d = dir.path();
+        let sock = format!("unix://{}/sock", d.display());
+        let log = std::fs::File::create(d.join("log")).unwrap();
+        let child = Command::new("dockerd")
+            .args([
+                "--storage-driver=vfs",
+                "--iptables=false",
+                "--ip6tables=false",
+                "--bridge=none",
+                "--containerd-namespace",
+                "pyko-test",
+            ])
+            .arg(format!("--data-root={}/data", d.display()))
+            .arg(format!("--exec-root={}/exec", d.display()))
+            .arg(format!("--pidfile={}/pid", d.display()))
+            .arg(format!("-H={sock}"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("dockerd (apt docker.io) must be installed");
+        let mut dk = Dockerd {
+            child,
+            sock,
+            _dir: dir,
+        };
+        let start = std::time::Instant::now();
+        loop {
+            let ok = Command::new("docker")
+                .args(["-H", &dk.sock, "version"])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if ok {
+                return dk;
+            }
+            if let Ok(Some(status)) = dk.child.try_wait() {
+                let log = std::fs::read_to_string(dk._dir.path().join("log")).unwrap();
+                panic!("dockerd exited with {status}: {log}");
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "dockerd did not become ready in 60 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
+    fn docker(&self, args: &[&str]) -> String {
+        run(Command::new("docker").args(["-H", &self.sock]).args(args))
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        // SIGTERM, so dockerd also stops the containerd it started.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn docker_engine_loads_the_tarball() {
+    let t = test_image();
+    let tar = t.dir.path().join("app.tar");
+    write_tarball(&tar, &t.image, &["pyko-test:v1".into()]).unwrap();
+    let dk = Dockerd::start();
+    let out = dk.docker(&["load", "-i", tar.to_str().unwrap()]);
+    assert!(out.contains("pyko-test:v1"), "{out}");
+    let info = json_of(&dk.docker(&["image", "inspect", "pyko-test:v1"]));
+    let info = &info[0];
+    assert_eq!(
+        info["Config"]["Cmd"],
+        serde_json::json!(["/bin/sh", "-c", "python app.py"])
+    );
+    assert_eq!(
+        info["Config"]["ExposedPorts"],
+        serde_json::json!({"8501/tcp": {}})
+    );
+    let diff_ids: Vec<String> = t
+        .image
+        .layers
+        .iter()
+        .map(|l| l.layer.diff_id.to_string())
+        .collect();
+    assert_eq!(info["RootFS"]["Layers"], serde_json::json!(diff_ids));
+    // The engine's image ID is the config digest.
+    assert_eq!(info["Id"], t.image.config_blob().digest.as_str());
+}
