@@ -129,7 +129,7 @@ fn synth_tree(dir: &Path, total: usize, file_size: usize) {
         let mut buf = String::with_capacity(file_size + 64);
         while buf.len() < file_size {
             let r = rnd();
-            if r % 5 == 0 {
+            if r % 16 == 0 {
                 buf.push_str(&format!("{:x} ", r >> 20));
             } else {
                 buf.push_str(words[(r >> 8) as usize % words.len()]);
