@@ -10,7 +10,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::cache::{Cache, CacheError};
 use crate::digest::Digest;
-use crate::image::{config, BlobSource, Image, ImageLayer};
+use crate::image::{config, BlobSource, ImageLayer};
 use crate::layer::writer::{write_layer, LayerOptions};
 use crate::layer::{app, Layer};
 use crate::reference::Reference;
@@ -199,7 +199,7 @@ fn deps_layer(
         }
     }
     let started = Instant::now();
-    let installation = wheel::install(wheels, target, &wheel::InstallOptions::default())?;
+    let installation = wheel::install(wheels, target, &wheel::InstallOptions { requested: None })?;
     for w in &installation.warnings {
         ui.info(format!("warning: {w}"));
     }
@@ -230,7 +230,7 @@ fn config_changes(spec: &BuildSpec) -> config::ConfigChanges {
         workdir: Some(spec.workdir.clone()),
         user: spec.user.clone(),
         labels: spec.labels.clone(),
-        created: rfc3339(spec.epoch),
+        created: config::rfc3339(spec.epoch),
     }
 }
 
@@ -240,31 +240,4 @@ fn base_annotations(from: &Reference, base: &base::BaseImage) -> BTreeMap<String
         ("org.opencontainers.image.base.name".to_string(), from.to_string()),
         ("org.opencontainers.image.base.digest".to_string(), digest.to_string()),
     ])
-}
-
-/// Seconds since the epoch as RFC 3339 UTC, without a date crate: civil
-/// date from days (Howard Hinnant's algorithm).
-pub fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn rfc3339() {
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-    }
 }

@@ -1,1 +1,261 @@
-//! The application directory as layer entries, honouring `.dockerignore`. (Being written.)
+//! The application directory as layer entries: what `WORKDIR <workdir>` +
+//! `COPY . .` put in an image, `.dockerignore` included.
+//!
+//! Docker keeps permission bits of files and directories and copies
+//! symlinks as symlinks; so does this. Anything that cannot be copied
+//! faithfully (an unreadable file, a socket, a device) is an error naming
+//! it, never a silent skip: an image missing a file fails much later.
+
+use std::fs;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::Path;
+
+use super::dockerignore::{clean, DockerIgnore};
+use super::{DiskFile, Entry, LayerError, Node};
+
+/// Entries for `app_dir` copied to `workdir` (absolute, e.g. `/app`), owned
+/// by `owner` (as `COPY --chown`; `None` is 0:0). The workdir and its parents
+/// are included as directories.
+pub fn app_entries(
+    app_dir: &Path,
+    workdir: &str,
+    owner: Option<(u64, u64)>,
+) -> Result<Vec<Entry>, LayerError> {
+    let workdir = clean(&format!("/{workdir}"));
+    let dest = workdir.trim_start_matches('/');
+    let ignore = DockerIgnore::load(app_dir)?;
+    let mut entries = Vec::new();
+
+    // The workdir (as WORKDIR creates it, owned like the copy so the app can
+    // write there) and its parents (as the base would have them).
+    if !dest.is_empty() {
+        let mut prefix = String::new();
+        for part in dest.split('/') {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            let mut e = Entry::dir(prefix.clone(), 0o755);
+            if prefix == dest {
+                e.owner = owner;
+            }
+            entries.push(e);
+        }
+    }
+
+    let mut walk = walkdir::WalkDir::new(app_dir)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter();
+    while let Some(item) = walk.next() {
+        let item = item.map_err(|e| {
+            let path = e.path().unwrap_or(app_dir).to_path_buf();
+            let source = e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("filesystem loop"));
+            LayerError::Unreadable { path, source }
+        })?;
+        let path = item.path();
+        let rel = path
+            .strip_prefix(app_dir)
+            .expect("walkdir yields paths under its root")
+            .to_str()
+            .ok_or_else(|| LayerError::NonUtf8Path {
+                path: path.to_path_buf(),
+            })?
+            .to_string();
+        let ft = item.file_type();
+        if ignore.excluded(&rel) {
+            if ft.is_dir() && !ignore.may_reinclude_below(&rel) {
+                walk.skip_current_dir();
+            }
+            continue;
+        }
+        let meta = item.metadata().map_err(|e| LayerError::Unreadable {
+            path: path.to_path_buf(),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("stat failed")),
+        })?;
+        let mode = meta.permissions().mode() & 0o7777;
+        let target = if dest.is_empty() {
+            rel.clone()
+        } else {
+            format!("{dest}/{rel}")
+        };
+        let node = if ft.is_dir() {
+            Node::Dir
+        } else if ft.is_file() {
+            // Open now so a permission problem is reported here, with the
+            // path, rather than halfway through writing the layer.
+            fs::File::open(path).map_err(|source| LayerError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            Node::File {
+                size: meta.len(),
+                contents: Box::new(DiskFile(path.to_path_buf())),
+            }
+        } else if ft.is_symlink() {
+            let link = fs::read_link(path).map_err(|source| LayerError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let target = link.to_str().ok_or_else(|| LayerError::NonUtf8Path {
+                path: path.to_path_buf(),
+            })?;
+            Node::Symlink {
+                target: target.to_string(),
+            }
+        } else {
+            let kind = if ft.is_socket() {
+                "socket"
+            } else if ft.is_fifo() {
+                "named pipe (FIFO)"
+            } else if ft.is_block_device() {
+                "block device"
+            } else if ft.is_char_device() {
+                "character device"
+            } else {
+                "special file"
+            };
+            return Err(LayerError::SpecialFile {
+                path: path.to_path_buf(),
+                kind,
+            });
+        };
+        entries.push(Entry {
+            path: target,
+            mode: if ft.is_symlink() { 0o777 } else { mode },
+            node,
+            owner,
+        });
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn tree() -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path();
+        let write = |rel: &str, mode: u32| {
+            let f = p.join(rel);
+            fs::create_dir_all(f.parent().unwrap()).unwrap();
+            fs::write(&f, rel).unwrap();
+            fs::set_permissions(&f, fs::Permissions::from_mode(mode)).unwrap();
+        };
+        write("app.py", 0o644);
+        write("run.sh", 0o755);
+        write("Dockerfile", 0o644);
+        write("pkg/__init__.py", 0o644);
+        write("pkg/__pycache__/__init__.cpython-311.pyc", 0o644);
+        write(".git/config", 0o644);
+        write("data/big.bin", 0o600);
+        write("data/keep.csv", 0o640);
+        write("docs/a.md", 0o644);
+        write("README.md", 0o644);
+        fs::create_dir(p.join("empty")).unwrap();
+        fs::set_permissions(p.join("empty"), fs::Permissions::from_mode(0o700)).unwrap();
+        symlink("app.py", p.join("link.py")).unwrap();
+        symlink("/nonexistent/target", p.join("dangling")).unwrap();
+        fs::write(
+            p.join(".dockerignore"),
+            "# build context hygiene\n.git\n**/__pycache__\ndata\n!data/keep.csv\n*.md\n!README.md\n",
+        )
+        .unwrap();
+        t
+    }
+
+    fn summary(entries: &[Entry]) -> Vec<(String, String, u32)> {
+        let mut v: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                let kind = match &e.node {
+                    Node::Dir => "d".to_string(),
+                    Node::File { size, .. } => format!("f{size}"),
+                    Node::Symlink { target } => format!("l{target}"),
+                };
+                (e.path.clone(), kind, e.mode)
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn copies_like_docker_copy_with_dockerignore() {
+        let t = tree();
+        let entries = app_entries(t.path(), "/srv/app/", Some((1000, 1000))).unwrap();
+        let got = summary(&entries);
+        let s = |p: &str, k: &str, m: u32| (p.to_string(), k.to_string(), m);
+        let len = |rel: &str| format!("f{}", rel.len());
+        assert_eq!(
+            got,
+            vec![
+                s("srv", "d", 0o755),
+                s("srv/app", "d", 0o755),
+                s("srv/app/.dockerignore", "f80", 0o644),
+                s("srv/app/Dockerfile", &len("Dockerfile"), 0o644),
+                s("srv/app/README.md", &len("README.md"), 0o644),
+                s("srv/app/app.py", &len("app.py"), 0o644),
+                s("srv/app/dangling", "l/nonexistent/target", 0o777),
+                s("srv/app/data/keep.csv", &len("data/keep.csv"), 0o640),
+                s("srv/app/docs", "d", 0o755),
+                // `*.md` matches at the root only, as in Docker.
+                s("srv/app/docs/a.md", &len("docs/a.md"), 0o644),
+                s("srv/app/empty", "d", 0o700),
+                s("srv/app/link.py", "lapp.py", 0o777),
+                s("srv/app/pkg", "d", 0o755),
+                s("srv/app/pkg/__init__.py", &len("pkg/__init__.py"), 0o644),
+                s("srv/app/run.sh", &len("run.sh"), 0o755),
+            ]
+        );
+        let owner = |p: &str| entries.iter().find(|e| e.path == p).unwrap().owner;
+        assert_eq!(owner("srv"), None);
+        assert_eq!(owner("srv/app"), Some((1000, 1000)));
+        assert_eq!(owner("srv/app/app.py"), Some((1000, 1000)));
+    }
+
+    #[test]
+    fn root_workdir_and_layer_round_trip() {
+        let t = tree();
+        let entries = app_entries(t.path(), "/", None).unwrap();
+        assert!(entries.iter().any(|e| e.path == "app.py"));
+        assert!(!entries.iter().any(|e| e.path.is_empty()));
+        let (cache, _g) = crate::cache::Cache::ephemeral().unwrap();
+        let entries = app_entries(t.path(), "/app", None).unwrap();
+        crate::layer::write_layer(entries, &Default::default(), &cache).unwrap();
+    }
+
+    #[test]
+    fn special_files_are_errors_naming_them() {
+        let t = tree();
+        let sock = t.path().join("pkg/control.sock");
+        let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let err = app_entries(t.path(), "/app", None).err().unwrap();
+        assert!(
+            matches!(err, LayerError::SpecialFile { kind: "socket", .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("pkg/control.sock"), "{err}");
+        // Ignored special files are fine, as in Docker.
+        fs::write(t.path().join(".dockerignore"), "*.sock\n**/*.sock\n").unwrap();
+        app_entries(t.path(), "/app", None).unwrap();
+    }
+
+    #[test]
+    fn bad_dockerignore_names_file_and_line() {
+        let t = tree();
+        fs::write(t.path().join(".dockerignore"), "ok\n\n[oops\n").unwrap();
+        let err = app_entries(t.path(), "/app", None).err().unwrap();
+        let msg = err.to_string();
+        assert!(
+            msg.contains(".dockerignore:3") && msg.contains("[oops"),
+            "{msg}"
+        );
+    }
+}

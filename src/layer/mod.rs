@@ -12,7 +12,10 @@ use std::path::PathBuf;
 use crate::digest::Digest;
 
 pub mod app;
+pub mod dockerignore;
 pub mod writer;
+
+pub use writer::{write_layer, LayerError, LayerOptions};
 
 /// The OCI media type of a gzip-compressed layer.
 pub const MEDIA_TYPE_TAR_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";

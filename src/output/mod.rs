@@ -1,3 +1,8 @@
 //! Outputs: push to a registry, OCI image layout, `docker load` tarball.
 
 pub mod push;
+pub mod layout;
+pub mod tarball;
+
+pub use layout::{write_layout, OutputError};
+pub use tarball::write_tarball;
