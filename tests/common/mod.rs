@@ -1,4 +1,5 @@
 //! Test harness shared by the integration tests: real processes only.
 #![allow(dead_code)]
 
+pub mod fixtures;
 pub mod registry;
