@@ -255,7 +255,9 @@ impl Drop for ChrootChild {
 /// anything left under the rootfs before deleting it, and keeps the
 /// directory rather than delete through a mount.
 pub struct Rootfs {
-    bundle: tempfile::TempDir,
+    /// `None` only during drop, when it must not be deleted.
+    bundle: Option<tempfile::TempDir>,
+    bundle_dir: PathBuf,
     rootfs: PathBuf,
 }
 
@@ -300,7 +302,8 @@ fn unpack_with(layout_dir: &Path, tag: &str, bundle: bool) -> Rootfs {
     }
     Rootfs {
         rootfs: bdir.join("rootfs"),
-        bundle: tmp,
+        bundle_dir: bdir,
+        bundle: Some(tmp),
     }
 }
 
@@ -321,8 +324,8 @@ impl Rootfs {
 
     /// The bundle directory (`rootfs/`, and `config.json` when made by
     /// [`unpack_oci_bundle`]).
-    pub fn bundle(&self) -> PathBuf {
-        self.bundle.path().join("bundle")
+    pub fn bundle(&self) -> &Path {
+        &self.bundle_dir
     }
 
     /// A `Command` running `argv` inside the rootfs with working directory
@@ -330,8 +333,8 @@ impl Rootfs {
     /// `HOME=/root`, `LANG=C.UTF-8`, then `env` (which may override them).
     pub fn command(&self, workdir: &str, argv: &[&str], env: &[(&str, &str)]) -> Command {
         assert!(!argv.is_empty(), "empty argv");
-        require_tool("unshare");
         let mut c = Command::new(require_tool("unshare"));
+        require_tool("mount");
         c.args(["--mount", "--propagation", "private", "--"])
             .arg(require_tool("sh"))
             .arg("-c")
@@ -435,12 +438,13 @@ impl Drop for Rootfs {
         }
         if !self.leftover_mounts().is_empty() {
             // Never delete through a mount (that would delete host files).
-            let keep = std::mem::replace(&mut self.bundle, tempfile::tempdir().unwrap());
-            let kept = keep.keep();
-            eprintln!(
-                "fixtures: mounts still under {}; leaving it in place",
-                kept.display()
-            );
+            if let Some(t) = self.bundle.take() {
+                let kept = t.keep();
+                eprintln!(
+                    "fixtures: mounts still under {}; leaving it in place",
+                    kept.display()
+                );
+            }
         }
     }
 }
