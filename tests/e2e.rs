@@ -49,7 +49,7 @@ fn sha256_file(p: &Path) -> String {
 /// Builds the example onto `flavour`, pushing and writing a tarball; returns
 /// (registry, pushed ref with digest, tarball path, temp dir guard).
 struct Built {
-    reg: Registry,
+    _reg: Registry,
     base_ref: String,
     pushed: String,
     tarball: PathBuf,
@@ -88,7 +88,7 @@ fn build_example(flavour: Flavour) -> Built {
     assert_eq!(lines.len(), 1, "stdout: {stdout:?}");
     let pushed = lines[0].to_string();
     assert!(pushed.starts_with(&format!("{dest}@sha256:")), "{pushed}");
-    Built { reg, base_ref, pushed, tarball, dir }
+    Built { _reg: reg, base_ref, pushed, tarball, dir }
 }
 
 fn check_registry_image(b: &Built) {

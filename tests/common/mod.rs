@@ -1,5 +1,6 @@
 //! Test harness shared by the integration tests: real processes only.
 #![allow(dead_code)]
 
+pub mod fixtures;
 pub mod image;
 pub mod registry;
