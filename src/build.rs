@@ -152,9 +152,10 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
     }
     for dest in &spec.outputs.push {
         let digest = output::push::push(&client, &image, &cache, dest)?;
-        let name = Reference { digest: None, ..dest.clone() };
-        ui.info(format!("pushed {name}@{digest}"));
-        pushed.push(format!("{name}@{digest}"));
+        ui.info(format!("pushed {}", Reference { digest: None, ..dest.clone() }));
+        // `repo@digest` without the tag: the one form every tool (docker,
+        // skopeo, crane, kubectl) accepts, and immune to the tag moving.
+        pushed.push(format!("{}@{digest}", dest.name()));
     }
     Ok(Outcome { pushed, manifest_digest: manifest.digest, deps_cached })
 }

@@ -87,12 +87,13 @@ fn build_example(flavour: Flavour) -> Built {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 1, "stdout: {stdout:?}");
     let pushed = lines[0].to_string();
-    assert!(pushed.starts_with(&format!("{dest}@sha256:")), "{pushed}");
+    let repo = dest.rsplit_once(':').unwrap().0;
+    assert!(pushed.starts_with(&format!("{repo}@sha256:")), "{pushed}");
     Built { _reg: reg, base_ref, pushed, tarball, dir }
 }
 
 fn check_registry_image(b: &Built) {
-    let repo_ref = b.pushed.split('@').next().unwrap();
+    let repo_ref = format!("{}:1.0", b.pushed.split('@').next().unwrap());
     let docker = format!("docker://{}", b.pushed);
     let cfg = json(&skopeo(&["inspect", "--tls-verify=false", "--config", &docker]));
     let c = &cfg["config"];
