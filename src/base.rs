@@ -251,7 +251,9 @@ fn image_from(
 /// families in one manifest is something some readers reject.
 fn oci_layer_media_type(media_type: String) -> String {
     match media_type.as_str() {
-        "application/vnd.docker.image.rootfs.diff.tar.gzip" => crate::layer::MEDIA_TYPE_TAR_GZIP.into(),
+        "application/vnd.docker.image.rootfs.diff.tar.gzip" => {
+            crate::layer::MEDIA_TYPE_TAR_GZIP.into()
+        }
         "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => {
             "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip".into()
         }

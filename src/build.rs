@@ -27,7 +27,7 @@ pub enum BuildError {
     #[error(transparent)]
     Cache(#[from] CacheError),
     #[error(transparent)]
-    Registry(#[from] crate::registry::RegistryError),
+    Registry(Box<crate::registry::RegistryError>),
     #[error(transparent)]
     Base(#[from] base::BaseError),
     #[error(transparent)]
@@ -43,7 +43,16 @@ pub enum BuildError {
     #[error("app directory {0}: not found or not a directory; --app takes the directory to copy into the image")]
     AppDir(PathBuf),
     #[error("reading wheel {path}: {source}")]
-    ReadWheel { path: PathBuf, source: std::io::Error },
+    ReadWheel {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl From<crate::registry::RegistryError> for BuildError {
+    fn from(e: crate::registry::RegistryError) -> Self {
+        BuildError::Registry(Box::new(e))
+    }
 }
 
 /// What a build produced, for the caller to print.
@@ -65,12 +74,20 @@ pub struct Reporter {
 
 impl Reporter {
     pub fn new(quiet: bool, verbose: bool) -> Reporter {
-        Reporter { quiet, verbose, start: Instant::now() }
+        Reporter {
+            quiet,
+            verbose,
+            start: Instant::now(),
+        }
     }
 
     pub fn info(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("[{:>6.2}s] {}", self.start.elapsed().as_secs_f64(), msg.as_ref());
+            eprintln!(
+                "[{:>6.2}s] {}",
+                self.start.elapsed().as_secs_f64(),
+                msg.as_ref()
+            );
         }
     }
 
@@ -104,25 +121,47 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
         ..Default::default()
     })?;
 
-    ui.info(format!("resolving base {} for {}", spec.base, spec.platform));
+    ui.info(format!(
+        "resolving base {} for {}",
+        spec.base, spec.platform
+    ));
     let base = base::resolve(&client, &spec.base, &spec.platform, &cache)?;
     ui.debug(format!("base manifest {}", base.manifest_digest));
     let base_blobs = materialize(&client, &base.image.layers, &cache)?;
     let target = target::detect(&base.image.config, &base_blobs, &spec.target)?;
     ui.info(format!("target: {target}"));
 
-    let layer_opts = LayerOptions { mtime: spec.epoch, ..Default::default() };
+    let layer_opts = LayerOptions {
+        mtime: spec.epoch,
+        ..Default::default()
+    };
     let (deps, deps_cached) = deps_layer(&wheels, &target, &layer_opts, &cache, ui)?;
 
     let mut image = base.image.clone();
-    let mut added = vec![(deps.0.clone(), format!("pyko: install {} wheels", wheels.len()))];
-    image.layers.push(ImageLayer { layer: deps.0, source: BlobSource::File(deps.1) });
+    let mut added = vec![(
+        deps.0.clone(),
+        format!("pyko: install {} wheels", wheels.len()),
+    )];
+    image.layers.push(ImageLayer {
+        layer: deps.0,
+        source: BlobSource::File(deps.1),
+    });
     if let Some((app_dir, entries)) = app_entries {
-        ui.info(format!("app layer: {} entries from {}", entries.len(), app_dir.display()));
+        ui.info(format!(
+            "app layer: {} entries from {}",
+            entries.len(),
+            app_dir.display()
+        ));
         let (layer, path) = write_layer(entries, &layer_opts, &cache)?;
         ui.debug(format!("app layer {} ({} bytes)", layer.digest, layer.size));
-        added.push((layer.clone(), format!("pyko: COPY {} {}", app_dir.display(), spec.workdir)));
-        image.layers.push(ImageLayer { layer, source: BlobSource::File(path) });
+        added.push((
+            layer.clone(),
+            format!("pyko: COPY {} {}", app_dir.display(), spec.workdir),
+        ));
+        image.layers.push(ImageLayer {
+            layer,
+            source: BlobSource::File(path),
+        });
     }
 
     image.config = config::apply(&base.image.config, &config_changes(spec), &added)?;
@@ -152,21 +191,42 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
     }
     for dest in &spec.outputs.push {
         let digest = output::push::push(&client, &image, &cache, dest)?;
-        ui.info(format!("pushed {}", Reference { digest: None, ..dest.clone() }));
+        ui.info(format!(
+            "pushed {}",
+            Reference {
+                digest: None,
+                ..dest.clone()
+            }
+        ));
         // `repo@digest` without the tag: the one form every tool (docker,
         // skopeo, crane, kubectl) accepts, and immune to the tag moving.
         pushed.push(format!("{}@{digest}", dest.name()));
     }
-    Ok(Outcome { pushed, manifest_digest: manifest.digest, deps_cached })
+    Ok(Outcome {
+        pushed,
+        manifest_digest: manifest.digest,
+        deps_cached,
+    })
 }
 
 /// Downloads (or finds in the cache) every layer that is still in a registry.
-fn materialize(client: &Client, layers: &[ImageLayer], cache: &Cache) -> Result<Vec<PathBuf>, BuildError> {
+fn materialize(
+    client: &Client,
+    layers: &[ImageLayer],
+    cache: &Cache,
+) -> Result<Vec<PathBuf>, BuildError> {
     std::thread::scope(|s| {
-        let handles: Vec<_> = layers.iter().map(|l| s.spawn(move || client.materialize(l, cache))).collect();
+        let handles: Vec<_> = layers
+            .iter()
+            .map(|l| s.spawn(move || client.materialize(l, cache)))
+            .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("download thread panicked").map_err(BuildError::from))
+            .map(|h| {
+                h.join()
+                    .expect("download thread panicked")
+                    .map_err(BuildError::from)
+            })
             .collect()
     })
 }
@@ -185,17 +245,29 @@ fn deps_layer(
     key.update(LAYER_FORMAT);
     key.update(format!("{target:?}\n{opts:?}\n"));
     for w in wheels {
-        let file = std::fs::File::open(w).map_err(|source| BuildError::ReadWheel { path: w.clone(), source })?;
+        let file = std::fs::File::open(w).map_err(|source| BuildError::ReadWheel {
+            path: w.clone(),
+            source,
+        })?;
         let mut r = crate::digest::HashingReader::new(file);
-        std::io::copy(&mut r, &mut std::io::sink())
-            .map_err(|source| BuildError::ReadWheel { path: w.clone(), source })?;
+        std::io::copy(&mut r, &mut std::io::sink()).map_err(|source| BuildError::ReadWheel {
+            path: w.clone(),
+            source,
+        })?;
         let name = w.file_name().unwrap_or_default().to_string_lossy();
         key.update(format!("{name} {}\n", r.finish().1));
     }
     let key = format!("deps-{}", hex::encode(key.finalize()));
-    if let Some(layer) = cache.get_key(&key).and_then(|b| serde_json::from_slice::<Layer>(&b).ok()) {
+    if let Some(layer) = cache
+        .get_key(&key)
+        .and_then(|b| serde_json::from_slice::<Layer>(&b).ok())
+    {
         if let Some(path) = cache.get(&layer.digest, Some(layer.size)) {
-            ui.info(format!("deps layer {} (cached, {} wheels)", layer.digest, wheels.len()));
+            ui.info(format!(
+                "deps layer {} (cached, {} wheels)",
+                layer.digest,
+                wheels.len()
+            ));
             return Ok(((layer, path), true));
         }
     }
@@ -238,7 +310,13 @@ fn config_changes(spec: &BuildSpec) -> config::ConfigChanges {
 fn base_annotations(from: &Reference, base: &base::BaseImage) -> BTreeMap<String, String> {
     let digest = base.index_digest.as_ref().unwrap_or(&base.manifest_digest);
     BTreeMap::from([
-        ("org.opencontainers.image.base.name".to_string(), from.to_string()),
-        ("org.opencontainers.image.base.digest".to_string(), digest.to_string()),
+        (
+            "org.opencontainers.image.base.name".to_string(),
+            from.to_string(),
+        ),
+        (
+            "org.opencontainers.image.base.digest".to_string(),
+            digest.to_string(),
+        ),
     ])
 }

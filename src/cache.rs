@@ -173,6 +173,45 @@ impl Cache {
     }
 }
 
+/// Where the cache lives when no `--cache-dir` is given: `$PYKO_CACHE_DIR`,
+/// else `$XDG_CACHE_HOME/pyko`, else `$HOME/.cache/pyko` when that can be
+/// created, else a per-user directory under the temp dir. A locked-down CI
+/// pod often has no writable (or no) HOME; the second element says why the
+/// fallback was taken, for a one-line notice.
+pub fn default_dir() -> (PathBuf, Option<String>) {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(d) = env("PYKO_CACHE_DIR") {
+        return (d, None);
+    }
+    if let Some(d) = env("XDG_CACHE_HOME") {
+        return (d.join("pyko"), None);
+    }
+    let why = match env("HOME") {
+        Some(home) => {
+            let d = home.join(".cache").join("pyko");
+            match fs::create_dir_all(&d) {
+                Ok(()) => return (d, None),
+                Err(e) => format!("{} is not writable ({e})", d.display()),
+            }
+        }
+        None => "HOME is not set".to_string(),
+    };
+    // The uid keeps two users on one machine out of each other's cache.
+    let uid = fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap_or(0);
+    let d = std::env::temp_dir().join(format!("pyko-cache-{uid}"));
+    let note = format!(
+        "{why}; caching in {} (set PYKO_CACHE_DIR to choose)",
+        d.display()
+    );
+    (d, Some(note))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,34 +237,4 @@ mod tests {
         assert!(cache.get(&d, Some(5)).is_none());
         assert!(!p.exists());
     }
-}
-
-/// Where the cache lives when no `--cache-dir` is given: `$PYKO_CACHE_DIR`,
-/// else `$XDG_CACHE_HOME/pyko`, else `$HOME/.cache/pyko` when that can be
-/// created, else a per-user directory under the temp dir. A locked-down CI
-/// pod often has no writable (or no) HOME; the second element says why the
-/// fallback was taken, for a one-line notice.
-pub fn default_dir() -> (PathBuf, Option<String>) {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(d) = env("PYKO_CACHE_DIR") {
-        return (d, None);
-    }
-    if let Some(d) = env("XDG_CACHE_HOME") {
-        return (d.join("pyko"), None);
-    }
-    let why = match env("HOME") {
-        Some(home) => {
-            let d = home.join(".cache").join("pyko");
-            match fs::create_dir_all(&d) {
-                Ok(()) => return (d, None),
-                Err(e) => format!("{} is not writable ({e})", d.display()),
-            }
-        }
-        None => "HOME is not set".to_string(),
-    };
-    // The uid keeps two users on one machine out of each other's cache.
-    let uid = fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap_or(0);
-    let d = std::env::temp_dir().join(format!("pyko-cache-{uid}"));
-    let note = format!("{why}; caching in {} (set PYKO_CACHE_DIR to choose)", d.display());
-    (d, Some(note))
 }

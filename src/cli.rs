@@ -10,7 +10,11 @@ use crate::spec::{self, BuildSpec, Command, Outputs, RegistryOptions, TarballDes
 use crate::target::{self, Overrides};
 
 #[derive(Parser, Debug)]
-#[command(name = "pyko", version, about = "Build OCI images for Python apps without a daemon")]
+#[command(
+    name = "pyko",
+    version,
+    about = "Build OCI images for Python apps without a daemon"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Cmd,
@@ -108,23 +112,39 @@ fn flag(flag: &'static str) -> impl Fn(String) -> FlagError {
 }
 
 fn reference(flag_name: &'static str, s: &str) -> Result<Reference, FlagError> {
-    s.parse::<Reference>().map_err(|e| FlagError { flag: flag_name, message: format!("{s:?}: {e}") })
+    s.parse::<Reference>().map_err(|e| FlagError {
+        flag: flag_name,
+        message: format!("{s:?}: {e}"),
+    })
 }
 
 impl BuildArgs {
     /// Validates flags into a spec; `epoch` is SOURCE_DATE_EPOCH (read by the
     /// caller so this stays a pure function).
-    pub fn into_spec(self, epoch: u64, default_cache: Option<PathBuf>) -> Result<BuildSpec, FlagError> {
+    pub fn into_spec(
+        self,
+        epoch: u64,
+        default_cache: Option<PathBuf>,
+    ) -> Result<BuildSpec, FlagError> {
         let python = self
             .python
             .as_deref()
-            .map(|v| target::parse_version(v).ok_or(format!("{v:?} is not a Python version like 3.12")))
+            .map(|v| {
+                target::parse_version(v).ok_or(format!("{v:?} is not a Python version like 3.12"))
+            })
             .transpose()
             .map_err(flag("--python"))?;
         if !self.workdir.starts_with('/') {
-            return Err(FlagError { flag: "--workdir", message: format!("{:?} must be an absolute path", self.workdir) });
+            return Err(FlagError {
+                flag: "--workdir",
+                message: format!("{:?} must be an absolute path", self.workdir),
+            });
         }
-        let push = self.push.iter().map(|r| reference("--push", r)).collect::<Result<Vec<_>, _>>()?;
+        let push = self
+            .push
+            .iter()
+            .map(|r| reference("--push", r))
+            .collect::<Result<Vec<_>, _>>()?;
         let tarball = self.tarball.map(|p| {
             if p.as_os_str() == "-" {
                 TarballDest::Stdout
@@ -141,7 +161,9 @@ impl BuildArgs {
         if tarball == Some(TarballDest::Stdout) && !push.is_empty() {
             return Err(FlagError {
                 flag: "--tarball -",
-                message: "writes the tarball to stdout, where --push prints its reference; use a file".into(),
+                message:
+                    "writes the tarball to stdout, where --push prints its reference; use a file"
+                        .into(),
             });
         }
         let mut tags = self.tags.clone();
@@ -157,16 +179,56 @@ impl BuildArgs {
             wheels: self.wheels,
             app: self.app,
             workdir: self.workdir,
-            ports: self.ports.iter().map(|p| spec::parse_port(p)).collect::<Result<_, _>>().map_err(flag("--port"))?,
-            cmd: self.cmd.as_deref().map(Command::parse).transpose().map_err(flag("--cmd"))?,
-            entrypoint: self.entrypoint.as_deref().map(Command::parse).transpose().map_err(flag("--entrypoint"))?,
-            env: self.env.iter().map(|e| spec::parse_key_value(e)).collect::<Result<_, _>>().map_err(flag("--env"))?,
-            labels: self.labels.iter().map(|e| spec::parse_key_value(e)).collect::<Result<_, _>>().map_err(flag("--label"))?,
+            ports: self
+                .ports
+                .iter()
+                .map(|p| spec::parse_port(p))
+                .collect::<Result<_, _>>()
+                .map_err(flag("--port"))?,
+            cmd: self
+                .cmd
+                .as_deref()
+                .map(Command::parse)
+                .transpose()
+                .map_err(flag("--cmd"))?,
+            entrypoint: self
+                .entrypoint
+                .as_deref()
+                .map(Command::parse)
+                .transpose()
+                .map_err(flag("--entrypoint"))?,
+            env: self
+                .env
+                .iter()
+                .map(|e| spec::parse_key_value(e))
+                .collect::<Result<_, _>>()
+                .map_err(flag("--env"))?,
+            labels: self
+                .labels
+                .iter()
+                .map(|e| spec::parse_key_value(e))
+                .collect::<Result<_, _>>()
+                .map_err(flag("--label"))?,
             user: self.user,
-            target: Overrides { python, site_packages: self.site_packages },
-            outputs: Outputs { push, tarball, oci_layout: self.oci_layout, tags },
-            registry: RegistryOptions { insecure: self.insecure, ca_certs: self.ca_certs },
-            cache_dir: if self.no_cache { None } else { self.cache_dir.or(default_cache) },
+            target: Overrides {
+                python,
+                site_packages: self.site_packages,
+            },
+            outputs: Outputs {
+                push,
+                tarball,
+                oci_layout: self.oci_layout,
+                tags,
+            },
+            registry: RegistryOptions {
+                insecure: self.insecure,
+                ca_certs: self.ca_certs,
+            },
+            cache_dir: if self.no_cache {
+                None
+            } else {
+                self.cache_dir.or(default_cache)
+            },
             epoch,
         })
     }

@@ -39,7 +39,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 fn source_date_epoch() -> anyhow::Result<u64> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
-            anyhow::anyhow!("SOURCE_DATE_EPOCH={v:?} is not a whole number of seconds; unset it or fix it")
+            anyhow::anyhow!(
+                "SOURCE_DATE_EPOCH={v:?} is not a whole number of seconds; unset it or fix it"
+            )
         }),
         _ => Ok(0),
     }

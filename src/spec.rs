@@ -90,7 +90,9 @@ pub fn parse_platform(s: &str) -> Result<Platform, String> {
             architecture: arch.to_string(),
             variant: parts.get(2).map(|v| v.to_string()),
         }),
-        _ => Err(format!("{s:?} is not a platform; write os/arch[/variant], e.g. linux/amd64")),
+        _ => Err(format!(
+            "{s:?} is not a platform; write os/arch[/variant], e.g. linux/amd64"
+        )),
     }
 }
 
@@ -108,7 +110,9 @@ pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
 pub fn parse_port(s: &str) -> Result<String, String> {
     let (num, proto) = s.split_once('/').unwrap_or((s, "tcp"));
     let proto = proto.to_ascii_lowercase();
-    let n: u32 = num.parse().map_err(|_| format!("port {s:?} is not a number (1-65535)"))?;
+    let n: u32 = num
+        .parse()
+        .map_err(|_| format!("port {s:?} is not a number (1-65535)"))?;
     if !(1..=65535).contains(&n) {
         return Err(format!("port {s:?} is out of range (1-65535)"));
     }
@@ -124,10 +128,17 @@ mod tests {
 
     #[test]
     fn commands_ports_platforms() {
-        assert_eq!(Command::parse("streamlit run app.py"), Ok(Command::Shell("streamlit run app.py".into())));
+        assert_eq!(
+            Command::parse("streamlit run app.py"),
+            Ok(Command::Shell("streamlit run app.py".into()))
+        );
         assert_eq!(
             Command::parse(r#"["python", "-m", "http.server"]"#),
-            Ok(Command::Exec(vec!["python".into(), "-m".into(), "http.server".into()]))
+            Ok(Command::Exec(vec![
+                "python".into(),
+                "-m".into(),
+                "http.server".into()
+            ]))
         );
         assert!(Command::parse("[oops").is_err());
         assert_eq!(parse_port("8501").unwrap(), "8501/tcp");
@@ -135,9 +146,15 @@ mod tests {
         assert!(parse_port("0").is_err());
         assert!(parse_port("70000").is_err());
         assert!(parse_port("http").is_err());
-        assert_eq!(parse_platform("linux/arm/v7").unwrap().variant.as_deref(), Some("v7"));
+        assert_eq!(
+            parse_platform("linux/arm/v7").unwrap().variant.as_deref(),
+            Some("v7")
+        );
         assert!(parse_platform("linux").is_err());
-        assert_eq!(parse_key_value("A=b=c").unwrap(), ("A".into(), "b=c".into()));
+        assert_eq!(
+            parse_key_value("A=b=c").unwrap(),
+            ("A".into(), "b=c".into())
+        );
         assert!(parse_key_value("=x").is_err());
     }
 }

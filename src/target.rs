@@ -75,7 +75,10 @@ pub struct Overrides {
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     #[error("base image layer {layer}: {source}; the blob may be corrupt (clear the pyko cache and retry)")]
-    Layer { layer: PathBuf, source: std::io::Error },
+    Layer {
+        layer: PathBuf,
+        source: std::io::Error,
+    },
     #[error("no Python interpreter found in the base image (looked for usr/local/bin/python3.X and usr/bin/python3.X, and PYTHON_VERSION in its Env); use a Python base image, or give --python X.Y")]
     NoPython,
     #[error("no C library found in the base image (looked for libc.so.6 and ld-musl-*.so.1): pyko cannot tell which binary wheels fit; use a glibc or musl based image")]
@@ -113,14 +116,24 @@ pub fn detect(
 
     let mut found = Found::default();
     for layer in layers {
-        scan_layer(layer, &mut found)
-            .map_err(|source| TargetError::Layer { layer: layer.clone(), source })?;
+        scan_layer(layer, &mut found).map_err(|source| TargetError::Layer {
+            layer: layer.clone(),
+            source,
+        })?;
     }
     let libc = found.libc.ok_or(TargetError::NoLibc)?;
 
     // Official images: interpreter and stdlib under /usr/local.
-    let local = pick(&found.pythons, "usr/local/bin/python3.", overrides.python.or(env_version));
-    let system = pick(&found.pythons, "usr/bin/python3.", overrides.python.or(env_version));
+    let local = pick(
+        &found.pythons,
+        "usr/local/bin/python3.",
+        overrides.python.or(env_version),
+    );
+    let system = pick(
+        &found.pythons,
+        "usr/bin/python3.",
+        overrides.python.or(env_version),
+    );
     let (major, minor, interpreter, site) = if let Some((ma, mi)) = local {
         // The official images' pip has `#!/usr/local/bin/python`, so that is
         // what `sys.executable` (and every launcher's shebang) says.
@@ -129,26 +142,51 @@ pub fn detect(
             .find(|p| found.dirs_of_interest.contains_key(*p))
             .map(|p| format!("/{p}"))
             .unwrap_or_else(|| format!("/usr/local/bin/python{ma}.{mi}"));
-        (ma, mi, exe, format!("/usr/local/lib/python{ma}.{mi}/site-packages"))
+        (
+            ma,
+            mi,
+            exe,
+            format!("/usr/local/lib/python{ma}.{mi}/site-packages"),
+        )
     } else if let Some((ma, mi)) = system {
         // Debian/Ubuntu patch pip to install into /usr/local/…/dist-packages;
         // other distributions (Fedora, Alpine) use site-packages.
-        let debian = found.dirs_of_interest.contains_key("usr/lib/python3/dist-packages");
-        let dir = if debian { "dist-packages" } else { "site-packages" };
+        let debian = found
+            .dirs_of_interest
+            .contains_key("usr/lib/python3/dist-packages");
+        let dir = if debian {
+            "dist-packages"
+        } else {
+            "site-packages"
+        };
         let prefix = if debian || found.dirs_of_interest.contains_key("etc/redhat-release") {
             "/usr/local"
         } else {
             "/usr"
         };
-        (ma, mi, "/usr/bin/python3".to_string(), format!("{prefix}/lib/python{ma}.{mi}/{dir}"))
+        (
+            ma,
+            mi,
+            "/usr/bin/python3".to_string(),
+            format!("{prefix}/lib/python{ma}.{mi}/{dir}"),
+        )
     } else if let Some((ma, mi)) = overrides.python.or(env_version) {
-        (ma, mi, "/usr/local/bin/python3".into(), format!("/usr/local/lib/python{ma}.{mi}/site-packages"))
+        (
+            ma,
+            mi,
+            "/usr/local/bin/python3".into(),
+            format!("/usr/local/lib/python{ma}.{mi}/site-packages"),
+        )
     } else {
         return Err(TargetError::NoPython);
     };
     let site = overrides.site_packages.clone().unwrap_or(site);
     // pip derives scripts/data/headers from the same prefix as site-packages.
-    let prefix = site.split("/lib/python").next().unwrap_or("/usr/local").to_string();
+    let prefix = site
+        .split("/lib/python")
+        .next()
+        .unwrap_or("/usr/local")
+        .to_string();
     Ok(PythonTarget {
         major,
         minor,
@@ -172,7 +210,10 @@ fn pick(
     prefix: &str,
     want: Option<(u32, u32)>,
 ) -> Option<(u32, u32)> {
-    let mut here = pythons.iter().filter(|(p, _)| p.starts_with(prefix)).map(|(_, v)| *v);
+    let mut here = pythons
+        .iter()
+        .filter(|(p, _)| p.starts_with(prefix))
+        .map(|(_, v)| *v);
     match want {
         Some(w) => here.find(|v| *v == w),
         None => here.max(),
@@ -192,7 +233,11 @@ fn env_var(config: &serde_json::Value, key: &str) -> Option<String> {
 pub fn parse_version(v: &str) -> Option<(u32, u32)> {
     let mut it = v.trim().split('.');
     let major = it.next()?.parse().ok()?;
-    let minor = it.next()?.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()?;
+    let minor = it
+        .next()?
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .ok()?;
     Some((major, minor))
 }
 
@@ -209,14 +254,25 @@ fn scan_layer(path: &Path, found: &mut Found) -> std::io::Result<()> {
     for entry in archive.entries()? {
         let mut entry = entry?;
         let raw = entry.path()?.to_string_lossy().into_owned();
-        let p = raw.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
+        let p = raw
+            .trim_start_matches("./")
+            .trim_start_matches('/')
+            .trim_end_matches('/');
         let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
         if let Some(hidden) = name.strip_prefix(".wh.") {
             // A whiteout: a later layer deleted what earlier ones had.
-            let gone = if hidden == ".wh..opq" { dir.to_string() } else { format!("{dir}/{hidden}") };
+            let gone = if hidden == ".wh..opq" {
+                dir.to_string()
+            } else {
+                format!("{dir}/{hidden}")
+            };
             let gone = gone.trim_start_matches('/');
-            found.pythons.retain(|k, _| k != gone && !k.starts_with(&format!("{gone}/")));
-            found.dirs_of_interest.retain(|k, _| k != gone && !k.starts_with(&format!("{gone}/")));
+            found
+                .pythons
+                .retain(|k, _| k != gone && !k.starts_with(&format!("{gone}/")));
+            found
+                .dirs_of_interest
+                .retain(|k, _| k != gone && !k.starts_with(&format!("{gone}/")));
             continue;
         }
         if PROBES.contains(&p) {
@@ -258,7 +314,10 @@ fn strict_version(s: &str) -> Option<(u32, u32)> {
 /// Older glibc ships `libc-2.31.so`; musl ships `ld-musl-<arch>.so.1`
 /// (its version comes from the apk database when present).
 fn libc_from_name(name: &str) -> Option<Libc> {
-    if let Some(v) = name.strip_prefix("libc-").and_then(|r| r.strip_suffix(".so")) {
+    if let Some(v) = name
+        .strip_prefix("libc-")
+        .and_then(|r| r.strip_suffix(".so"))
+    {
         let (major, minor) = strict_version(v)?;
         return Some(Libc::Glibc { major, minor });
     }
@@ -274,7 +333,11 @@ fn glibc_from_binary(bytes: &[u8]) -> Option<Libc> {
     let find_after = |needle: &[u8]| -> Option<(u32, u32)> {
         let at = bytes.windows(needle.len()).position(|w| w == needle)? + needle.len();
         let tail = &bytes[at..(at + 16).min(bytes.len())];
-        let s: String = tail.iter().take_while(|c| c.is_ascii_digit() || **c == b'.').map(|c| *c as char).collect();
+        let s: String = tail
+            .iter()
+            .take_while(|c| c.is_ascii_digit() || **c == b'.')
+            .map(|c| *c as char)
+            .collect();
         parse_version(&s)
     };
     if let Some((major, minor)) = find_after(b"release version ") {
@@ -285,7 +348,11 @@ fn glibc_from_binary(bytes: &[u8]) -> Option<Libc> {
     let mut i = 0;
     while let Some(pos) = bytes[i..].windows(needle.len()).position(|w| w == needle) {
         let at = i + pos + needle.len();
-        let digits: String = bytes[at..].iter().take_while(|c| c.is_ascii_digit()).map(|c| *c as char).collect();
+        let digits: String = bytes[at..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .map(|c| *c as char)
+            .collect();
         if let Ok(minor) = digits.parse::<u32>() {
             best = best.max(Some((2, minor)));
         }
@@ -295,7 +362,9 @@ fn glibc_from_binary(bytes: &[u8]) -> Option<Libc> {
 }
 
 fn musl_from_apk_db(text: &str) -> Option<Libc> {
-    let block = text.split("\n\n").find(|b| b.lines().any(|l| l == "P:musl"))?;
+    let block = text
+        .split("\n\n")
+        .find(|b| b.lines().any(|l| l == "P:musl"))?;
     let v = block.lines().find_map(|l| l.strip_prefix("V:"))?;
     let (major, minor) = parse_version(v)?;
     Some(Libc::Musl { major, minor })
@@ -311,14 +380,28 @@ mod tests {
         assert_eq!(parse_version("3.13.0rc1"), Some((3, 13)));
         assert_eq!(strict_version("3.11"), Some((3, 11)));
         assert_eq!(strict_version("3.11-config"), None);
-        assert_eq!(libc_from_name("libc-2.31.so"), Some(Libc::Glibc { major: 2, minor: 31 }));
         assert_eq!(
-            glibc_from_binary(b"xx GNU C Library (Debian GLIBC 2.36-9) stable release version 2.36.\n"),
-            Some(Libc::Glibc { major: 2, minor: 36 })
+            libc_from_name("libc-2.31.so"),
+            Some(Libc::Glibc {
+                major: 2,
+                minor: 31
+            })
+        );
+        assert_eq!(
+            glibc_from_binary(
+                b"xx GNU C Library (Debian GLIBC 2.36-9) stable release version 2.36.\n"
+            ),
+            Some(Libc::Glibc {
+                major: 2,
+                minor: 36
+            })
         );
         assert_eq!(
             glibc_from_binary(b"\0GLIBC_2.2.5\0GLIBC_2.17\0GLIBC_2.34\0"),
-            Some(Libc::Glibc { major: 2, minor: 34 })
+            Some(Libc::Glibc {
+                major: 2,
+                minor: 34
+            })
         );
         assert_eq!(
             musl_from_apk_db("P:busybox\nV:1.36\n\nP:musl\nV:1.2.4-r2\n"),

@@ -30,8 +30,15 @@ fn ok(out: &Output) -> String {
 }
 
 fn skopeo(args: &[&str]) -> String {
-    let out = Command::new("skopeo").args(args).output().expect("skopeo (see .ci/run)");
-    assert!(out.status.success(), "skopeo {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("skopeo (see .ci/run)");
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -89,19 +96,42 @@ fn build_example(flavour: Flavour) -> Built {
     let pushed = lines[0].to_string();
     let repo = dest.rsplit_once(':').unwrap().0;
     assert!(pushed.starts_with(&format!("{repo}@sha256:")), "{pushed}");
-    Built { _reg: reg, base_ref, pushed, tarball, dir }
+    Built {
+        _reg: reg,
+        base_ref,
+        pushed,
+        tarball,
+        dir,
+    }
 }
 
 fn check_registry_image(b: &Built) {
     let repo_ref = format!("{}:1.0", b.pushed.split('@').next().unwrap());
     let docker = format!("docker://{}", b.pushed);
-    let cfg = json(&skopeo(&["inspect", "--tls-verify=false", "--config", &docker]));
+    let cfg = json(&skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--config",
+        &docker,
+    ]));
     let c = &cfg["config"];
     assert_eq!(c["ExposedPorts"], serde_json::json!({"8501/tcp": {}}));
-    assert_eq!(c["Cmd"], serde_json::json!(["/bin/sh", "-c", "streamlit run app.py"]));
+    assert_eq!(
+        c["Cmd"],
+        serde_json::json!(["/bin/sh", "-c", "streamlit run app.py"])
+    );
     assert_eq!(c["WorkingDir"], "/app");
-    let env: Vec<&str> = c["Env"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert!(env.iter().any(|e| e.starts_with("PATH=") && e.contains("/usr/bin")), "{env:?}");
+    let env: Vec<&str> = c["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        env.iter()
+            .any(|e| e.starts_with("PATH=") && e.contains("/usr/bin")),
+        "{env:?}"
+    );
 
     // Layers are the base's plus ours, and diff_ids line up.
     let base_raw = json(&skopeo(&[
@@ -111,27 +141,58 @@ fn check_registry_image(b: &Built) {
         &format!("docker://{}", b.base_ref),
     ]));
     let base_manifest = if base_raw.get("manifests").is_some() {
-        let d = base_raw["manifests"][0]["digest"].as_str().unwrap().to_string();
+        let d = base_raw["manifests"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let name = b.base_ref.rsplit_once(':').unwrap().0;
-        json(&skopeo(&["inspect", "--tls-verify=false", "--raw", &format!("docker://{name}@{d}")]))
+        json(&skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            "--raw",
+            &format!("docker://{name}@{d}"),
+        ]))
     } else {
         base_raw
     };
-    let manifest = json(&skopeo(&["inspect", "--tls-verify=false", "--raw", &docker]));
-    assert_eq!(manifest["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    let manifest = json(&skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
+        &docker,
+    ]));
+    assert_eq!(
+        manifest["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
     let digests = |m: &serde_json::Value| -> Vec<String> {
-        m["layers"].as_array().unwrap().iter().map(|l| l["digest"].as_str().unwrap().to_string()).collect()
+        m["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["digest"].as_str().unwrap().to_string())
+            .collect()
     };
     let (ours, theirs) = (digests(&manifest), digests(&base_manifest));
     assert_eq!(ours.len(), theirs.len() + 2);
     assert_eq!(&ours[..theirs.len()], &theirs[..]);
-    assert_eq!(cfg["rootfs"]["diff_ids"].as_array().unwrap().len(), ours.len());
+    assert_eq!(
+        cfg["rootfs"]["diff_ids"].as_array().unwrap().len(),
+        ours.len()
+    );
 
     // Every blob the registry serves matches its digest (computed here, not
     // trusted from the copy tool).
     let copy = b.dir.path().join("copy");
-    skopeo(&["copy", "--src-tls-verify=false", &format!("docker://{repo_ref}"), &format!("dir:{}", copy.display())]);
-    for d in ours.iter().chain(std::iter::once(&manifest["config"]["digest"].as_str().unwrap().to_string())) {
+    skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{repo_ref}"),
+        &format!("dir:{}", copy.display()),
+    ]);
+    for d in ours.iter().chain(std::iter::once(
+        &manifest["config"]["digest"].as_str().unwrap().to_string(),
+    )) {
         let file = copy.join(d.trim_start_matches("sha256:"));
         assert_eq!(sha256_file(&file), *d, "blob {d}");
     }
@@ -140,15 +201,35 @@ fn check_registry_image(b: &Built) {
 fn check_tarball_runs(b: &Built, serve: bool) {
     let t = b.tarball.display().to_string();
     let from_docker = b.dir.path().join("from-docker");
-    skopeo(&["copy", &format!("docker-archive:{t}"), &format!("oci:{}:app", from_docker.display())]);
+    skopeo(&[
+        "copy",
+        &format!("docker-archive:{t}"),
+        &format!("oci:{}:app", from_docker.display()),
+    ]);
     let from_oci = b.dir.path().join("from-oci");
-    skopeo(&["copy", &format!("oci-archive:{t}"), &format!("oci:{}:app", from_oci.display())]);
+    skopeo(&[
+        "copy",
+        &format!("oci-archive:{t}"),
+        &format!("oci:{}:app", from_oci.display()),
+    ]);
 
     let rootfs = fixtures::unpack_oci(&from_oci, "app");
-    let out = rootfs.chroot(&["python3", "-c", "import numpy, pandas, sklearn, streamlit; print(numpy.__version__)"]);
-    assert!(out.status.success(), "import failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = rootfs.chroot(&[
+        "python3",
+        "-c",
+        "import numpy, pandas, sklearn, streamlit; print(numpy.__version__)",
+    ]);
+    assert!(
+        out.status.success(),
+        "import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = rootfs.chroot(&["streamlit", "--version"]);
-    assert!(out.status.success(), "launcher failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "launcher failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Streamlit, version"));
 
     if serve {
@@ -157,7 +238,10 @@ fn check_tarball_runs(b: &Built, serve: bool) {
             "cd /app && exec streamlit run app.py --server.port={port} --server.address=127.0.0.1 --server.headless=true --browser.gatherUsageStats=false"
         );
         let mut child = rootfs.spawn_in_chroot(&["/bin/sh", "-c", &cmd], &[]);
-        let res = fixtures::wait_http(&format!("http://127.0.0.1:{port}/_stcore/health"), std::time::Duration::from_secs(90));
+        let res = fixtures::wait_http(
+            &format!("http://127.0.0.1:{port}/_stcore/health"),
+            std::time::Duration::from_secs(90),
+        );
         let _ = child.kill();
         let _ = child.wait();
         let body = res.expect("the example app answers on its health endpoint");

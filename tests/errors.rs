@@ -22,9 +22,18 @@ fn fails(extra: &[&str]) -> String {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!out.status.success(), "expected failure for {extra:?}; stderr: {stderr}");
-    assert!(out.stdout.is_empty(), "stdout must stay empty: {:?}", String::from_utf8_lossy(&out.stdout));
-    let left: Vec<_> = std::fs::read_dir(tarball.parent().unwrap()).unwrap().collect();
+    assert!(
+        !out.status.success(),
+        "expected failure for {extra:?}; stderr: {stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "stdout must stay empty: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let left: Vec<_> = std::fs::read_dir(tarball.parent().unwrap())
+        .unwrap()
+        .collect();
     assert!(left.is_empty(), "output left behind: {left:?}");
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "one error line expected: {stderr}");
@@ -37,14 +46,26 @@ fn wheels() -> String {
 
 #[test]
 fn missing_app_dir() {
-    let e = fails(&["--from", "127.0.0.1:1/x:y", "--wheels", &wheels(), "--app", "/nonexistent/app"]);
+    let e = fails(&[
+        "--from",
+        "127.0.0.1:1/x:y",
+        "--wheels",
+        &wheels(),
+        "--app",
+        "/nonexistent/app",
+    ]);
     assert!(e.contains("/nonexistent/app"), "{e}");
 }
 
 #[test]
 fn empty_wheel_dir() {
     let empty = tempfile::tempdir().unwrap();
-    let e = fails(&["--from", "127.0.0.1:1/x:y", "--wheels", empty.path().to_str().unwrap()]);
+    let e = fails(&[
+        "--from",
+        "127.0.0.1:1/x:y",
+        "--wheels",
+        empty.path().to_str().unwrap(),
+    ]);
     assert!(e.contains(empty.path().to_str().unwrap()), "{e}");
 }
 
@@ -52,9 +73,18 @@ fn empty_wheel_dir() {
 fn unreachable_registry() {
     let host = format!("127.0.0.1:{}", free_port());
     let started = std::time::Instant::now();
-    let e = fails(&["--from", &format!("{host}/library/python:3.11"), "--wheels", &wheels()]);
+    let e = fails(&[
+        "--from",
+        &format!("{host}/library/python:3.11"),
+        "--wheels",
+        &wheels(),
+    ]);
     assert!(e.contains(&host), "{e}");
-    assert!(started.elapsed().as_secs() < 60, "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -68,7 +98,13 @@ fn base_reference_that_does_not_exist() {
 
 #[test]
 fn bad_port_flag() {
-    let e = fails(&["--from", "python:3.11", "--wheels", &wheels(), "--port", "http"]);
+    let e = fails(&[
+        "--from",
+        "python:3.11",
+        "--wheels",
+        &wheels(),
+        "--port",
+        "http",
+    ]);
     assert!(e.contains("--port") && e.contains("http"), "{e}");
 }
-

@@ -20,15 +20,28 @@ fn chmod(p: &Path, mode: u32) {
 }
 
 fn chown_user(p: &Path) {
-    let st = Command::new("chown").args(["-R", &format!("{UID}:{UID}")]).arg(p).status().unwrap();
+    let st = Command::new("chown")
+        .args(["-R", &format!("{UID}:{UID}")])
+        .arg(p)
+        .status()
+        .unwrap();
     assert!(st.success());
 }
 
 /// Copies `src` to `dst` and makes every file read-only for everybody.
 fn read_only_copy(src: &Path, dst: &Path) {
-    let st = Command::new("cp").arg("-a").arg(src).arg(dst).status().unwrap();
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(src)
+        .arg(dst)
+        .status()
+        .unwrap();
     assert!(st.success());
-    let st = Command::new("chmod").args(["-R", "a-w,a+rX"]).arg(dst).status().unwrap();
+    let st = Command::new("chmod")
+        .args(["-R", "a-w,a+rX"])
+        .arg(dst)
+        .status()
+        .unwrap();
     assert!(st.success());
 }
 
@@ -59,7 +72,14 @@ fn setup() -> Env {
     chmod(&pyko, 0o755);
     let app = root.path().join("app");
     read_only_copy(&fixtures::example_app(), &app);
-    Env { reg, base, root, pyko, app, wheels: fixtures::wheelhouse().display().to_string() }
+    Env {
+        reg,
+        base,
+        root,
+        pyko,
+        app,
+        wheels: fixtures::wheelhouse().display().to_string(),
+    }
 }
 
 /// A Docker config.json with Basic credentials for `host`, as `docker login` writes it.
@@ -67,7 +87,11 @@ fn docker_config(dir: &Path, host: &str) {
     use base64::Engine as _;
     std::fs::create_dir_all(dir).unwrap();
     let auth = base64::engine::general_purpose::STANDARD.encode("ci:s3cret");
-    std::fs::write(dir.join("config.json"), format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#)).unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .unwrap();
 }
 
 /// Runs pyko with exactly `env` (plus PATH), as root or as uid 12345 with
@@ -75,14 +99,29 @@ fn docker_config(dir: &Path, host: &str) {
 fn run(e: &Env, unprivileged: bool, env: &[(&str, String)], tag: &str) -> (String, String) {
     let dest = format!("{}/demo/app:{tag}", e.reg.host);
     let args = [
-        "build", "--from", &e.base, "--wheels", &e.wheels, "--app", e.app.to_str().unwrap(),
-        "--port", "8501", "--cmd", "streamlit run app.py", "--push", &dest,
+        "build",
+        "--from",
+        &e.base,
+        "--wheels",
+        &e.wheels,
+        "--app",
+        e.app.to_str().unwrap(),
+        "--port",
+        "8501",
+        "--cmd",
+        "streamlit run app.py",
+        "--push",
+        &dest,
     ];
     let mut cmd = if unprivileged {
         let mut c = Command::new("setpriv");
         c.args([
-            &format!("--reuid={UID}"), &format!("--regid={UID}"), "--clear-groups", "--inh-caps=-all",
-            "--bounding-set=-all", "--no-new-privs",
+            &format!("--reuid={UID}"),
+            &format!("--regid={UID}"),
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--no-new-privs",
         ]);
         c.arg(&e.pyko);
         c
@@ -94,14 +133,24 @@ fn run(e: &Env, unprivileged: bool, env: &[(&str, String)], tag: &str) -> (Strin
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
-    let (stdout, stderr) =
-        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
-    assert!(out.status.success(), "pyko (unprivileged={unprivileged}) failed:\n{stderr}");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(
+        out.status.success(),
+        "pyko (unprivileged={unprivileged}) failed:\n{stderr}"
+    );
     (stdout, stderr)
 }
 
 fn digest_of(stdout: &str) -> String {
-    stdout.trim().rsplit_once('@').expect("REF@DIGEST on stdout").1.to_string()
+    stdout
+        .trim()
+        .rsplit_once('@')
+        .expect("REF@DIGEST on stdout")
+        .1
+        .to_string()
 }
 
 #[test]
@@ -110,7 +159,12 @@ fn ci_recipes_as_uid_12345_match_root() {
     // Root, with its own cache and credentials.
     let root_home = e.root.path().join("root-home");
     docker_config(&root_home.join(".docker"), &e.reg.host);
-    let (out, _) = run(&e, false, &[("HOME", root_home.display().to_string())], "root");
+    let (out, _) = run(
+        &e,
+        false,
+        &[("HOME", root_home.display().to_string())],
+        "root",
+    );
     let want = digest_of(&out);
 
     // The only writable place for the unprivileged user.
@@ -128,7 +182,10 @@ fn ci_recipes_as_uid_12345_match_root() {
         true,
         &[
             ("HOME", gh_home.display().to_string()),
-            ("PYKO_CACHE_DIR", scratch.join("runner-temp/pyko-cache").display().to_string()),
+            (
+                "PYKO_CACHE_DIR",
+                scratch.join("runner-temp/pyko-cache").display().to_string(),
+            ),
             ("SOURCE_DATE_EPOCH", "0".into()),
             ("TMPDIR", scratch.display().to_string()),
         ],
@@ -144,8 +201,14 @@ fn ci_recipes_as_uid_12345_match_root() {
         &e,
         true,
         &[
-            ("PYKO_CACHE_DIR", project.join(".pyko-cache").display().to_string()),
-            ("DOCKER_CONFIG", project.join(".docker").display().to_string()),
+            (
+                "PYKO_CACHE_DIR",
+                project.join(".pyko-cache").display().to_string(),
+            ),
+            (
+                "DOCKER_CONFIG",
+                project.join(".docker").display().to_string(),
+            ),
             ("TMPDIR", scratch.display().to_string()),
         ],
         "gitlab",
@@ -156,7 +219,11 @@ fn ci_recipes_as_uid_12345_match_root() {
     // secret mount, only TMPDIR writable: the cache falls back there, once, loudly.
     let secret = e.root.path().join("secret");
     docker_config(&secret, &e.reg.host);
-    let st = Command::new("chmod").args(["-R", "a-w,a+rX"]).arg(&secret).status().unwrap();
+    let st = Command::new("chmod")
+        .args(["-R", "a-w,a+rX"])
+        .arg(&secret)
+        .status()
+        .unwrap();
     assert!(st.success());
     let tmp = scratch.join("tmp");
     std::fs::create_dir(&tmp).unwrap();
@@ -164,12 +231,18 @@ fn ci_recipes_as_uid_12345_match_root() {
     let (out, err) = run(
         &e,
         true,
-        &[("DOCKER_CONFIG", secret.display().to_string()), ("TMPDIR", tmp.display().to_string())],
+        &[
+            ("DOCKER_CONFIG", secret.display().to_string()),
+            ("TMPDIR", tmp.display().to_string()),
+        ],
         "k8s",
     );
     assert_eq!(digest_of(&out), want, "Kubernetes Job recipe");
     assert_eq!(err.matches("HOME is not set").count(), 1, "{err}");
-    assert!(tmp.join(format!("pyko-cache-{UID}")).is_dir(), "cache under TMPDIR");
+    assert!(
+        tmp.join(format!("pyko-cache-{UID}")).is_dir(),
+        "cache under TMPDIR"
+    );
 }
 
 #[test]
@@ -178,7 +251,11 @@ fn unreadable_app_file_is_named() {
     let app = e.root.path().join("app-secret");
     read_only_copy(&fixtures::example_app(), &app);
     let secret = app.join("secret.env");
-    let st = Command::new("chmod").args(["u+w"]).arg(&app).status().unwrap();
+    let st = Command::new("chmod")
+        .args(["u+w"])
+        .arg(&app)
+        .status()
+        .unwrap();
     assert!(st.success());
     std::fs::write(&secret, "TOKEN=x").unwrap();
     chmod(&secret, 0o600);
@@ -188,9 +265,22 @@ fn unreadable_app_file_is_named() {
     let creds = e.root.path().join("creds2");
     docker_config(&creds, &e.reg.host);
     let out = Command::new("setpriv")
-        .args([&format!("--reuid={UID}"), &format!("--regid={UID}"), "--clear-groups", "--inh-caps=-all"])
+        .args([
+            &format!("--reuid={UID}"),
+            &format!("--regid={UID}"),
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
         .arg(&e.pyko)
-        .args(["build", "--from", &e.base, "--wheels", &e.wheels, "--app", app.to_str().unwrap()])
+        .args([
+            "build",
+            "--from",
+            &e.base,
+            "--wheels",
+            &e.wheels,
+            "--app",
+            app.to_str().unwrap(),
+        ])
         .args(["--tarball", scratch.join("app.tar").to_str().unwrap()])
         .env_clear()
         .env("PATH", "/usr/bin:/bin")

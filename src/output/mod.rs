@@ -1,7 +1,7 @@
 //! Outputs: push to a registry, OCI image layout, `docker load` tarball.
 
-pub mod push;
 pub mod layout;
+pub mod push;
 pub mod tarball;
 
 pub use layout::{write_layout, OutputError};
