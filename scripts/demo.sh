@@ -35,7 +35,7 @@ log: {level: warn}
 storage: {filesystem: {rootdirectory: $work/registry}}
 http: {addr: 127.0.0.1:5000}
 YAML
-docker-registry serve "$work/registry.yml" 2>"$work/registry.log" & reg_pid=$!
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 & reg_pid=$!
 for _ in $(seq 100); do curl -fs http://127.0.0.1:5000/v2/ >/dev/null && break; sleep 0.1; done
 skopeo copy --all --quiet --dest-tls-verify=false "oci:$layout:latest" \
     docker://127.0.0.1:5000/library/python:3.11-slim
