@@ -21,7 +21,7 @@ pub enum LoginError {
     Registry {
         registry: String,
         #[source]
-        source: RegistryError,
+        source: Box<RegistryError>,
     },
     #[error("Docker config {path}: {detail}")]
     Config { path: PathBuf, detail: String },
@@ -76,7 +76,7 @@ pub fn login(
     let registry = canonical_registry(registry);
     let fail = |source| LoginError::Registry {
         registry: registry.clone(),
-        source,
+        source: Box::new(source),
     };
     let cred = Credential {
         secret: Secret::Basic {
@@ -136,7 +136,7 @@ pub fn logout(registry: &str, config: &Path) -> Result<bool, LoginError> {
         return credentials::helper_erase(&h, config, &registry).map_err(|source| {
             LoginError::Registry {
                 registry: registry.clone(),
-                source,
+                source: Box::new(source),
             }
         });
     }
