@@ -51,7 +51,7 @@ log: {level: warn}
 storage: {filesystem: {rootdirectory: $work/data}}
 http: {addr: 127.0.0.1:$port}
 YAML
-docker-registry serve "$work/config.yml" 2>"$work/registry.log" & reg_pid=$!
+docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 & reg_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.05; done
 
 peak() { # command... -> prints "KB SECONDS"
