@@ -26,10 +26,41 @@ pub struct Cli {
     pub quiet: bool,
 }
 
+// Parsed once per run; boxing BuildArgs would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Build an image from a base image, a wheel directory and an app directory.
     Build(BuildArgs),
+    /// Log in to a registry: checks the credentials, then stores them in
+    /// Docker's config.json ($DOCKER_CONFIG, else ~/.docker), like docker login.
+    Login(LoginArgs),
+    /// Remove a registry's credentials from Docker's config.json.
+    Logout(LogoutArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// Registry host[:port] (docker.io for Docker Hub).
+    pub registry: String,
+    #[arg(short, long)]
+    pub username: String,
+    /// Read the password (or token) from stdin; required, since a password
+    /// on the command line is visible to every user of the machine.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Reach the registry over plain http.
+    #[arg(long = "insecure-registry")]
+    pub insecure: bool,
+    /// Extra CA certificate (PEM) to trust for the registry.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_certs: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct LogoutArgs {
+    /// Registry host[:port].
+    pub registry: String,
 }
 
 #[derive(Args, Debug)]

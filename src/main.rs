@@ -32,7 +32,53 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{r}");
             }
         }
+        Cmd::Login(args) => login(args, &ui)?,
+        Cmd::Logout(args) => {
+            let config = pyko::registry::login::default_config_path()?;
+            if pyko::registry::login::logout(&args.registry, &config)? {
+                ui.info(format!(
+                    "Removed credentials for {} from {}",
+                    args.registry,
+                    config.display()
+                ));
+            } else {
+                ui.info(format!("Not logged in to {}", args.registry));
+            }
+        }
     }
+    Ok(())
+}
+
+fn login(args: pyko::cli::LoginArgs, ui: &Reporter) -> anyhow::Result<()> {
+    use std::io::Read;
+    if !args.password_stdin {
+        anyhow::bail!(
+            "pyko login reads the password from stdin: pipe it in and pass --password-stdin"
+        );
+    }
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password)?;
+    let password = password.strip_suffix('\n').unwrap_or(&password);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        anyhow::bail!("--password-stdin: stdin held no password");
+    }
+    let registry = pyko::registry::login::canonical_registry(&args.registry);
+    let opts = pyko::registry::ClientOptions {
+        insecure_registries: if args.insecure {
+            vec![registry.clone()]
+        } else {
+            vec![]
+        },
+        ca_certs: args.ca_certs,
+        ..Default::default()
+    };
+    let config = pyko::registry::login::default_config_path()?;
+    pyko::registry::login::login(opts, &registry, &args.username, password, &config)?;
+    ui.info(format!(
+        "Login succeeded: credentials for {registry} saved in {}",
+        config.display()
+    ));
     Ok(())
 }
 

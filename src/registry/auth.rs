@@ -53,6 +53,18 @@ pub(crate) fn parse_challenge(header: &str) -> Option<Challenge> {
     }
 }
 
+/// The scope a Bearer challenge says was missing (`error="insufficient_scope"`),
+/// i.e. the token server issued a token without the access asked for.
+pub(crate) fn insufficient_scope(header: &str) -> Option<String> {
+    let lower = header.to_ascii_lowercase();
+    if !lower.starts_with("bearer") || !lower.contains("insufficient_scope") {
+        return None;
+    }
+    let at = lower.find("scope=\"")? + "scope=\"".len();
+    let rest = &header[at..];
+    Some(rest[..rest.find('"')?].to_string())
+}
+
 struct Token {
     header: String,
     expires: Instant,
@@ -281,5 +293,15 @@ mod tests {
         );
         assert_eq!(parse_challenge("Bearer service=\"x\""), None);
         assert_eq!(parse_challenge("Negotiate"), None);
+        assert_eq!(
+            insufficient_scope(
+                "Bearer realm=\"http://t/token\",service=\"r\",scope=\"repository:b:pull,push\",error=\"insufficient_scope\""
+            ),
+            Some("repository:b:pull,push".into())
+        );
+        assert_eq!(
+            insufficient_scope("Bearer realm=\"http://t/token\",scope=\"repository:b:pull\""),
+            None
+        );
     }
 }

@@ -29,6 +29,9 @@ pub struct ClientOptions {
     /// (see `CredentialStore::from_env`); lets tests and embedders avoid
     /// process-wide environment variables.
     pub auth_files: Option<Vec<PathBuf>>,
+    /// Where credentials come from, overriding `auth_files` (`pyko login`
+    /// checks a password that is in no file yet).
+    pub credential_store: Option<CredentialStore>,
 }
 
 /// Shared by all threads of a build: cheap to clone, tokens reused.
@@ -73,9 +76,10 @@ impl Client {
             .use_preconfigured_tls(tls)
             .build()
             .map_err(|e| RegistryError::HttpClient(chain(&e)))?;
-        let store = match opts.auth_files {
-            Some(files) => CredentialStore::from_files(files),
-            None => CredentialStore::from_env(),
+        let store = match (opts.credential_store, opts.auth_files) {
+            (Some(store), _) => store,
+            (None, Some(files)) => CredentialStore::from_files(files),
+            (None, None) => CredentialStore::from_env(),
         };
         Ok(Client {
             http,
@@ -179,6 +183,11 @@ impl Client {
     /// status and the registry's error codes, with a hint for the usual cause.
     pub(crate) fn status_error(&self, op: &Op, resp: Response) -> RegistryError {
         let status = resp.status().as_u16();
+        let denied = resp
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(super::auth::insufficient_scope);
         let mut body = Vec::new();
         let _ = std::io::Read::read_to_end(&mut std::io::Read::take(resp, 64 * 1024), &mut body);
         let codes = error_codes(&body);
@@ -190,6 +199,15 @@ impl Client {
         match status {
             401 | 403 => {
                 let hint = match self.auth.credential(op.registry) {
+                    // Authenticated, but the token lacks the access: say which.
+                    Ok(Some(c)) if denied.is_some() => format!(
+                        "The token server did not grant {} on {} (insufficient_scope): the credentials from {} lack that access to {}/{}; ask for access, or use a repository you may write to",
+                        denied.unwrap_or_default(),
+                        op.registry,
+                        c.source.display(),
+                        op.registry,
+                        op.repository
+                    ),
                     Ok(Some(c)) => format!(
                         "The credentials for {} from {} were rejected or lack permission for this repository; check the user name, password and access rights",
                         op.registry,

@@ -44,6 +44,8 @@ impl std::fmt::Debug for Secret {
 #[derive(Clone, Debug, Default)]
 pub struct CredentialStore {
     files: Vec<PathBuf>,
+    /// A credential given directly (e.g. to `pyko login`), checked first.
+    fixed: Option<(String, Credential)>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -79,15 +81,28 @@ impl CredentialStore {
         files.extend(var("DOCKER_CONFIG").map(|d| d.join("config.json")));
         files.extend(var("XDG_RUNTIME_DIR").map(|d| d.join("containers/auth.json")));
         files.extend(var("HOME").map(|d| d.join(".docker/config.json")));
-        CredentialStore { files }
+        CredentialStore { files, fixed: None }
     }
 
     pub fn from_files(files: Vec<PathBuf>) -> CredentialStore {
-        CredentialStore { files }
+        CredentialStore { files, fixed: None }
+    }
+
+    /// Only `credential`, for `registry`; no files.
+    pub fn fixed(registry: &str, credential: Credential) -> CredentialStore {
+        CredentialStore {
+            files: vec![],
+            fixed: Some((registry.to_string(), credential)),
+        }
     }
 
     /// Credentials for `registry` (canonical name), or `None` for anonymous.
     pub fn lookup(&self, registry: &str) -> Result<Option<Credential>, RegistryError> {
+        if let Some((r, c)) = &self.fixed {
+            if r == registry {
+                return Ok(Some(c.clone()));
+            }
+        }
         for path in &self.files {
             let text = match std::fs::read(path) {
                 Ok(t) => t,
@@ -186,26 +201,75 @@ fn lookup_in(
     Ok(None)
 }
 
-/// Runs `docker-credential-NAME get` with the server URL on stdin, per the
-/// docker-credential-helpers protocol.
-fn run_helper(
+/// The credential helper a parsed config names for `registry`
+/// (`credHelpers` first, then `credsStore`), as `docker login` picks it.
+pub(crate) fn helper_for(doc: &serde_json::Value, registry: &str) -> Option<String> {
+    doc.get("credHelpers")
+        .and_then(|h| h.as_object())
+        .and_then(|h| h.iter().find(|(k, _)| matches(k, registry)))
+        .and_then(|(_, v)| v.as_str())
+        .or_else(|| doc.get("credsStore").and_then(|s| s.as_str()))
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+}
+
+fn server_url(registry: &str) -> String {
+    if registry == DOCKER_HUB {
+        "https://index.docker.io/v1/".to_string()
+    } else {
+        registry.to_string()
+    }
+}
+
+/// `docker-credential-NAME store`, as `docker login` does with a helper.
+pub(crate) fn helper_store(
     name: &str,
     config: &Path,
     registry: &str,
-) -> Result<Option<Credential>, RegistryError> {
+    username: &str,
+    password: &str,
+) -> Result<(), RegistryError> {
+    let input = serde_json::json!({
+        "ServerURL": server_url(registry),
+        "Username": username,
+        "Secret": password,
+    })
+    .to_string();
+    helper_call(name, config, registry, "store", &input).map(|_| ())
+}
+
+/// `docker-credential-NAME erase`; `false` if the helper had nothing stored.
+pub(crate) fn helper_erase(
+    name: &str,
+    config: &Path,
+    registry: &str,
+) -> Result<bool, RegistryError> {
+    match helper_call(name, config, registry, "erase", &server_url(registry)) {
+        Ok(_) => Ok(true),
+        Err(RegistryError::CredentialHelper { problem, .. })
+            if problem.contains("credentials not found") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn helper_call(
+    name: &str,
+    config: &Path,
+    registry: &str,
+    verb: &str,
+    input: &str,
+) -> Result<String, RegistryError> {
     let fail = |problem: String| RegistryError::CredentialHelper {
         helper: name.to_string(),
         config: config.to_path_buf(),
         registry: registry.to_string(),
         problem,
     };
-    let server = if registry == DOCKER_HUB {
-        "https://index.docker.io/v1/".to_string()
-    } else {
-        registry.to_string()
-    };
     let mut child = Command::new(format!("docker-credential-{name}"))
-        .arg("get")
+        .arg(verb)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -218,23 +282,45 @@ fn run_helper(
             _ => fail(format!("could not be started: {e}")),
         })?;
     if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(server.as_bytes());
+        let _ = stdin.write_all(input.as_bytes());
     }
     let out = child
         .wait_with_output()
         .map_err(|e| fail(format!("failed: {e}")))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
-        let msg = format!(
-            "{}{}",
+        return Err(fail(format!(
+            "{verb} failed ({}): {}{}",
+            out.status,
             stdout.trim(),
             String::from_utf8_lossy(&out.stderr).trim()
-        );
-        if msg.contains("credentials not found") {
-            return Ok(None);
-        }
-        return Err(fail(format!("failed ({}): {msg}", out.status)));
+        )));
     }
+    Ok(stdout)
+}
+
+/// Runs `docker-credential-NAME get` with the server URL on stdin, per the
+/// docker-credential-helpers protocol.
+fn run_helper(
+    name: &str,
+    config: &Path,
+    registry: &str,
+) -> Result<Option<Credential>, RegistryError> {
+    let stdout = match helper_call(name, config, registry, "get", &server_url(registry)) {
+        Ok(out) => out,
+        Err(RegistryError::CredentialHelper { problem, .. })
+            if problem.contains("credentials not found") =>
+        {
+            return Ok(None)
+        }
+        Err(e) => return Err(e),
+    };
+    let fail = |problem: String| RegistryError::CredentialHelper {
+        helper: name.to_string(),
+        config: config.to_path_buf(),
+        registry: registry.to_string(),
+        problem,
+    };
     #[derive(serde::Deserialize)]
     struct Reply {
         #[serde(rename = "Username", default)]

@@ -7,6 +7,7 @@ mod auth;
 mod client;
 mod credentials;
 mod error;
+pub mod login;
 mod pull;
 mod retry;
 mod scheme;

@@ -1,6 +1,8 @@
 //! Test harness shared by the integration tests: real processes only.
 #![allow(dead_code)]
 
+pub mod blobs;
 pub mod fixtures;
 pub mod image;
 pub mod registry;
+pub mod token;
