@@ -15,8 +15,8 @@ use crate::layer::writer::{write_layer, LayerOptions};
 use crate::layer::{app, Layer};
 use crate::reference::Reference;
 use crate::registry::{Client, ClientOptions};
-use crate::spec::{BuildSpec, Command, TarballDest};
-use crate::{base, output, target, wheel};
+use crate::spec::{BaseSource, BuildSpec, Command, TarballDest};
+use crate::{base, base_disk, output, target, wheel};
 
 /// Bumped whenever the bytes pyko writes for the same inputs change, so a
 /// cached deps layer from an older pyko is never reused.
@@ -30,6 +30,8 @@ pub enum BuildError {
     Registry(Box<crate::registry::RegistryError>),
     #[error(transparent)]
     Base(#[from] base::BaseError),
+    #[error(transparent)]
+    BaseDisk(#[from] base_disk::DiskError),
     #[error(transparent)]
     Target(#[from] target::TargetError),
     #[error(transparent)]
@@ -125,7 +127,10 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
         "resolving base {} for {}",
         spec.base, spec.platform
     ));
-    let base = base::resolve(&client, &spec.base, &spec.platform, &cache)?;
+    let base = match &spec.base {
+        BaseSource::Registry(r) => base::resolve(&client, r, &spec.platform, &cache)?,
+        BaseSource::Disk(d) => base_disk::resolve(d, &spec.platform, &cache)?,
+    };
     ui.debug(format!("base manifest {}", base.manifest_digest));
     let base_blobs = materialize(&client, &base.image.layers, &cache)?;
     let target = target::detect(&base.image.config, &base_blobs, &spec.target)?;
@@ -154,10 +159,9 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
         ));
         let (layer, path) = write_layer(entries, &layer_opts, &cache)?;
         ui.debug(format!("app layer {} ({} bytes)", layer.digest, layer.size));
-        added.push((
-            layer.clone(),
-            format!("pyko: COPY {} {}", app_dir.display(), spec.workdir),
-        ));
+        // History names the app dir as `.`, as a Dockerfile's `COPY . .`
+        // would: the checkout's path must not change the image digest.
+        added.push((layer.clone(), format!("pyko: COPY . {}", spec.workdir)));
         image.layers.push(ImageLayer {
             layer,
             source: BlobSource::File(path),
@@ -170,27 +174,33 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
     ui.info(format!("image {}", manifest.digest));
 
     let mut pushed = Vec::new();
+    // File outputs need every byte; a push keeps base layers where they are
+    // (so it can mount them), hence a separate copy with local sources.
     if spec.outputs.tarball.is_some() || spec.outputs.oci_layout.is_some() {
-        let paths = materialize(&client, &image.layers, &cache)?;
-        for (l, p) in image.layers.iter_mut().zip(paths) {
+        let mut local = image.clone();
+        let paths = materialize(&client, &local.layers, &cache)?;
+        for (l, p) in local.layers.iter_mut().zip(paths) {
             l.source = BlobSource::File(p);
         }
+        if let Some(dir) = &spec.outputs.oci_layout {
+            let name = spec.outputs.tags.first().cloned();
+            output::layout::write_layout(dir, &[(local.clone(), name)])?;
+            ui.info(format!("wrote OCI layout {}", dir.display()));
+        }
+        if let Some(dest) = &spec.outputs.tarball {
+            let path = match dest {
+                TarballDest::File(p) => p.clone(),
+                TarballDest::Stdout => PathBuf::from("-"),
+            };
+            output::tarball::write_tarball(&path, &local, &spec.outputs.tags)?;
+            ui.info(format!("wrote tarball {}", path.display()));
+        }
     }
-    if let Some(dir) = &spec.outputs.oci_layout {
-        let name = spec.outputs.tags.first().cloned();
-        output::layout::write_layout(dir, &[(image.clone(), name)])?;
-        ui.info(format!("wrote OCI layout {}", dir.display()));
-    }
-    if let Some(dest) = &spec.outputs.tarball {
-        let path = match dest {
-            TarballDest::File(p) => p.clone(),
-            TarballDest::Stdout => PathBuf::from("-"),
-        };
-        output::tarball::write_tarball(&path, &image, &spec.outputs.tags)?;
-        ui.info(format!("wrote tarball {}", path.display()));
-    }
+    let mut pushed_to: Vec<&Reference> = Vec::new();
     for dest in &spec.outputs.push {
-        let digest = output::push::push(&client, &image, &cache, dest)?;
+        let digest =
+            output::push::push(&client, &mount_from(&image, dest, &pushed_to), &cache, dest)?;
+        pushed_to.push(dest);
         ui.info(format!(
             "pushed {}",
             Reference {
@@ -207,6 +217,29 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
         manifest_digest: manifest.digest,
         deps_cached,
     })
+}
+
+/// For the second and later `--push` to one registry: local layers are
+/// offered for mounting from a repository pushed already, so each blob
+/// crosses the wire once whatever the number of tags and repositories. A
+/// refused mount falls back to uploading from the cache, where they are.
+fn mount_from(
+    image: &crate::image::Image,
+    dest: &Reference,
+    done: &[&Reference],
+) -> crate::image::Image {
+    let mut image = image.clone();
+    if let Some(prev) = done.iter().find(|p| p.registry == dest.registry) {
+        for l in &mut image.layers {
+            if matches!(l.source, BlobSource::File(_)) {
+                l.source = BlobSource::Registry {
+                    registry: prev.registry.clone(),
+                    repository: prev.repository.clone(),
+                };
+            }
+        }
+    }
+    image
 }
 
 /// Downloads (or finds in the cache) every layer that is still in a registry.
@@ -307,16 +340,20 @@ fn config_changes(spec: &BuildSpec) -> config::ConfigChanges {
     }
 }
 
-fn base_annotations(from: &Reference, base: &base::BaseImage) -> BTreeMap<String, String> {
+/// `base.name` only for a registry base: a path on the build machine is
+/// no image reference, and would make the manifest depend on where the
+/// checkout lives.
+fn base_annotations(from: &BaseSource, base: &base::BaseImage) -> BTreeMap<String, String> {
     let digest = base.index_digest.as_ref().unwrap_or(&base.manifest_digest);
-    BTreeMap::from([
-        (
+    let mut a = BTreeMap::from([(
+        "org.opencontainers.image.base.digest".to_string(),
+        digest.to_string(),
+    )]);
+    if let BaseSource::Registry(r) = from {
+        a.insert(
             "org.opencontainers.image.base.name".to_string(),
-            from.to_string(),
-        ),
-        (
-            "org.opencontainers.image.base.digest".to_string(),
-            digest.to_string(),
-        ),
-    ])
+            r.to_string(),
+        );
+    }
+    a
 }

@@ -34,7 +34,9 @@ pub enum Cmd {
 
 #[derive(Args, Debug)]
 pub struct BuildArgs {
-    /// Base image, e.g. python:3.12-slim or registry.example.com/python:3.12.
+    /// Base image, e.g. python:3.12-slim or registry.example.com/python:3.12;
+    /// from disk: oci-layout:DIR[:tag], oci-archive:FILE[:tag],
+    /// docker-archive:FILE[:name:tag].
     #[arg(long = "from", value_name = "IMAGE")]
     pub from: String,
     /// Directory of wheels already resolved for the target (pip download / uv).
@@ -174,7 +176,10 @@ impl BuildArgs {
             tags = push.iter().map(|r| r.to_string()).collect();
         }
         Ok(BuildSpec {
-            base: reference("--from", &self.from)?,
+            base: match crate::base_disk::DiskBase::parse(&self.from) {
+                Some(disk) => spec::BaseSource::Disk(disk.map_err(flag("--from"))?),
+                None => spec::BaseSource::Registry(reference("--from", &self.from)?),
+            },
             platform: spec::parse_platform(&self.platform).map_err(flag("--platform"))?,
             wheels: self.wheels,
             app: self.app,

@@ -5,6 +5,7 @@
 //! `output`; `build` wires them together.
 
 pub mod base;
+pub mod base_disk;
 pub mod build;
 pub mod cache;
 pub mod cli;
