@@ -42,6 +42,10 @@ pub enum BuildError {
     Config(#[from] config::ConfigError),
     #[error(transparent)]
     Output(#[from] output::OutputError),
+    #[error("platform {0}: {1}")]
+    Platform(String, Box<BuildError>),
+    #[error("--platform with several platforms writes an OCI index, which pyko only pushes so far; use --push, or build one platform per --tarball/--oci-layout")]
+    MultiPlatformOutput,
     #[error("app directory {0}: not found or not a directory; --app takes the directory to copy into the image")]
     AppDir(PathBuf),
     #[error("reading wheel {path}: {source}")]
@@ -123,53 +127,36 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
         ..Default::default()
     })?;
 
-    ui.info(format!(
-        "resolving base {} for {}",
-        spec.base, spec.platform
-    ));
-    let base = match &spec.base {
-        BaseSource::Registry(r) => base::resolve(&client, r, &spec.platform, &cache)?,
-        BaseSource::Disk(d) => base_disk::resolve(d, &spec.platform, &cache)?,
-    };
-    ui.debug(format!("base manifest {}", base.manifest_digest));
-    let base_blobs = materialize(&client, &base.image.layers, &cache)?;
-    let target = target::detect(&base.image.config, &base_blobs, &spec.target)?;
-    ui.info(format!("target: {target}"));
-
     let layer_opts = LayerOptions {
         mtime: spec.epoch,
         ..Default::default()
     };
-    let (deps, deps_cached) = deps_layer(&wheels, &target, &layer_opts, &cache, ui)?;
-
-    let mut image = base.image.clone();
-    let mut added = vec![(
-        deps.0.clone(),
-        format!("pyko: install {} wheels", wheels.len()),
-    )];
-    image.layers.push(ImageLayer {
-        layer: deps.0,
-        source: BlobSource::File(deps.1),
-    });
-    if let Some((app_dir, entries)) = app_entries {
-        ui.info(format!(
-            "app layer: {} entries from {}",
-            entries.len(),
-            app_dir.display()
-        ));
-        let (layer, path) = write_layer(entries, &layer_opts, &cache)?;
-        ui.debug(format!("app layer {} ({} bytes)", layer.digest, layer.size));
-        // History names the app dir as `.`, as a Dockerfile's `COPY . .`
-        // would: the checkout's path must not change the image digest.
-        added.push((layer.clone(), format!("pyko: COPY . {}", spec.workdir)));
-        image.layers.push(ImageLayer {
-            layer,
-            source: BlobSource::File(path),
-        });
+    // The app layer is the same for every platform: written once.
+    let app_layer = match app_entries {
+        Some((app_dir, entries)) => {
+            ui.info(format!(
+                "app layer: {} entries from {}",
+                entries.len(),
+                app_dir.display()
+            ));
+            let (layer, path) = write_layer(entries, &layer_opts, &cache)?;
+            ui.debug(format!("app layer {} ({} bytes)", layer.digest, layer.size));
+            Some((layer, path))
+        }
+        None => None,
+    };
+    if spec.platforms.len() > 1 {
+        return crate::multi::build_index(spec, ui, &client, &cache, &wheels, app_layer.as_ref());
     }
-
-    image.config = config::apply(&base.image.config, &config_changes(spec), &added)?;
-    image.annotations = base_annotations(&spec.base, &base);
+    let (image, deps_cached) = platform_image(
+        spec,
+        &spec.platform,
+        &wheels,
+        app_layer.as_ref(),
+        &client,
+        &cache,
+        ui,
+    )?;
     let manifest = image.manifest_blob();
     ui.info(format!("image {}", manifest.digest));
 
@@ -219,11 +206,61 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
     })
 }
 
+/// One platform's image: base for that platform, target detected from it,
+/// the deps layer for its wheels, the shared app layer, the config.
+pub(crate) fn platform_image(
+    spec: &BuildSpec,
+    platform: &crate::image::Platform,
+    wheels: &[PathBuf],
+    app_layer: Option<&(Layer, PathBuf)>,
+    client: &Client,
+    cache: &Cache,
+    ui: &Reporter,
+) -> Result<(crate::image::Image, bool), BuildError> {
+    ui.info(format!("resolving base {} for {platform}", spec.base));
+    let base = match &spec.base {
+        BaseSource::Registry(r) => base::resolve(client, r, platform, cache)?,
+        BaseSource::Disk(d) => base_disk::resolve(d, platform, cache)?,
+    };
+    ui.debug(format!("base manifest {}", base.manifest_digest));
+    let base_blobs = materialize(client, &base.image.layers, cache)?;
+    let target = target::detect(&base.image.config, &base_blobs, &spec.target)?;
+    ui.info(format!("target: {target}"));
+
+    let layer_opts = LayerOptions {
+        mtime: spec.epoch,
+        ..Default::default()
+    };
+    let (deps, deps_cached) = deps_layer(wheels, &target, &layer_opts, cache, ui)?;
+
+    let mut image = base.image.clone();
+    let mut added = vec![(
+        deps.0.clone(),
+        format!("pyko: install {} wheels", wheels.len()),
+    )];
+    image.layers.push(ImageLayer {
+        layer: deps.0,
+        source: BlobSource::File(deps.1),
+    });
+    if let Some((layer, path)) = app_layer {
+        // History names the app dir as `.`, as a Dockerfile's `COPY . .`
+        // would: the checkout's path must not change the image digest.
+        added.push((layer.clone(), format!("pyko: COPY . {}", spec.workdir)));
+        image.layers.push(ImageLayer {
+            layer: layer.clone(),
+            source: BlobSource::File(path.clone()),
+        });
+    }
+    image.config = config::apply(&base.image.config, &config_changes(spec), &added)?;
+    image.annotations = base_annotations(&spec.base, &base);
+    Ok((image, deps_cached))
+}
+
 /// For the second and later `--push` to one registry: local layers are
 /// offered for mounting from a repository pushed already, so each blob
 /// crosses the wire once whatever the number of tags and repositories. A
 /// refused mount falls back to uploading from the cache, where they are.
-fn mount_from(
+pub(crate) fn mount_from(
     image: &crate::image::Image,
     dest: &Reference,
     done: &[&Reference],

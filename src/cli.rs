@@ -66,7 +66,8 @@ pub struct BuildArgs {
     /// User the container runs as (name, uid or uid:gid).
     #[arg(long)]
     pub user: Option<String>,
-    /// Platform of the base image to build on.
+    /// Platform(s) to build: linux/amd64, or a comma list (one image each,
+    /// pushed behind an OCI index).
     #[arg(long, default_value = "linux/amd64")]
     pub platform: String,
     /// Target Python X.Y when the base image does not say.
@@ -168,6 +169,12 @@ impl BuildArgs {
                         .into(),
             });
         }
+        let platforms = self
+            .platform
+            .split(',')
+            .map(|p| spec::parse_platform(p.trim()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(flag("--platform"))?;
         let mut tags = self.tags.clone();
         for t in &tags {
             reference("--tag", t)?;
@@ -180,7 +187,8 @@ impl BuildArgs {
                 Some(disk) => spec::BaseSource::Disk(disk.map_err(flag("--from"))?),
                 None => spec::BaseSource::Registry(reference("--from", &self.from)?),
             },
-            platform: spec::parse_platform(&self.platform).map_err(flag("--platform"))?,
+            platform: platforms[0].clone(),
+            platforms,
             wheels: self.wheels,
             app: self.app,
             workdir: self.workdir,

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod digest;
 pub mod image;
 pub mod layer;
+pub mod multi;
 pub mod output;
 pub mod reference;
 pub mod registry;

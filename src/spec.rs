@@ -79,6 +79,9 @@ pub struct RegistryOptions {
 pub struct BuildSpec {
     pub base: BaseSource,
     pub platform: Platform,
+    /// Every platform asked for (`--platform a,b`), `platform` first; more
+    /// than one builds an image per platform behind an OCI index.
+    pub platforms: Vec<Platform>,
     pub wheels: PathBuf,
     pub app: Option<PathBuf>,
     pub workdir: String,
