@@ -44,7 +44,7 @@ pub enum BuildError {
     Output(#[from] output::OutputError),
     #[error("platform {0}: {1}")]
     Platform(String, Box<BuildError>),
-    #[error("--platform with several platforms writes an OCI index, which pyko only pushes so far; use --push, or build one platform per --tarball/--oci-layout")]
+    #[error("--platform with several platforms writes an OCI index, which pyko writes to --push and --oci-layout but not yet to --tarball; build one platform per --tarball")]
     MultiPlatformOutput,
     #[error("app directory {0}: not found or not a directory; --app takes the directory to copy into the image")]
     AppDir(PathBuf),

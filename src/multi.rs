@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::build::{mount_from, platform_image, BuildError, Outcome, Reporter};
 use crate::cache::Cache;
 use crate::digest::Digest;
-use crate::image::{Image, MEDIA_TYPE_OCI_INDEX};
+use crate::image::{BlobSource, Image, MEDIA_TYPE_OCI_INDEX};
 use crate::layer::Layer;
 use crate::reference::Reference;
 use crate::registry::Client;
@@ -54,7 +54,7 @@ pub(crate) fn build_index(
     wheels: &[PathBuf],
     app_layer: Option<&(Layer, PathBuf)>,
 ) -> Result<Outcome, BuildError> {
-    if spec.outputs.tarball.is_some() || spec.outputs.oci_layout.is_some() {
+    if spec.outputs.tarball.is_some() {
         return Err(BuildError::MultiPlatformOutput);
     }
     let mut images = Vec::new();
@@ -72,6 +72,17 @@ pub(crate) fn build_index(
     let (index, digest) = index_blob(&images);
     ui.info(format!("index {digest} ({} platforms)", images.len()));
 
+    if let Some(dir) = &spec.outputs.oci_layout {
+        let mut local = images.clone();
+        for image in &mut local {
+            for l in &mut image.layers {
+                l.source = BlobSource::File(client.materialize(l, cache)?);
+            }
+        }
+        let name = spec.outputs.tags.first().map(String::as_str);
+        crate::output::layout::write_layout_index(dir, &local, &index, name)?;
+        ui.info(format!("wrote OCI layout {}", dir.display()));
+    }
     let mut pushed = Vec::new();
     let mut done: Vec<&Reference> = Vec::new();
     for dest in &spec.outputs.push {

@@ -150,6 +150,7 @@ fn amd64_and_arm64_behind_one_index() {
         }
     }
     let dest = format!("{}/demo/multi:1", reg.host);
+    let layout = tmp.path().join("layout");
     let cache = tmp.path().join("cache");
     let out = pyko(
         &[
@@ -185,6 +186,10 @@ fn amd64_and_arm64_behind_one_index() {
             "python3.11 -c 'import numpy'",
             "--push",
             &dest,
+            "--oci-layout",
+            layout.to_str().unwrap(),
+            "--tag",
+            "multi:1",
         ],
         &cache,
     );
@@ -210,6 +215,11 @@ fn amd64_and_arm64_behind_one_index() {
         );
     }
     let index = json(&raw);
+    let layout_index = json(&std::fs::read_to_string(layout.join("index.json")).unwrap());
+    assert_eq!(
+        layout_index["manifests"][0]["digest"],
+        index_digest.as_str()
+    );
     assert_eq!(
         index["mediaType"],
         "application/vnd.oci.image.index.v1+json"
@@ -232,6 +242,15 @@ fn amd64_and_arm64_behind_one_index() {
             &format!("docker://{dest}"),
         ])));
         assert_eq!(cfg["architecture"], arch);
+        // The layout holds the same index under the --tag name.
+        let local = json(&run(Command::new("skopeo").args([
+            "--override-arch",
+            arch,
+            "inspect",
+            "--config",
+            &format!("oci:{}:multi:1", layout.display()),
+        ])));
+        assert_eq!(local, cfg, "{arch}: layout and registry agree");
         let dir = tmp.path().join(format!("copy-{arch}"));
         run(Command::new("skopeo").args([
             "--override-arch",
