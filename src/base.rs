@@ -15,8 +15,9 @@ const MAX_CONFIG_BYTES: u64 = 16 << 20;
 
 #[derive(Clone, Debug)]
 pub struct BaseImage {
-    /// What the user asked for.
-    pub reference: Reference,
+    /// What the user asked for, as `--from` spells it (a registry reference
+    /// or `oci-layout:DIR:tag`, …).
+    pub name: String,
     /// The single-platform manifest actually used.
     pub manifest_digest: Digest,
     /// The index (manifest list) it was picked from, if any.
@@ -46,17 +47,19 @@ pub enum BaseError {
 }
 
 #[derive(serde::Deserialize)]
-struct Descriptor {
+pub(crate) struct Descriptor {
     #[serde(rename = "mediaType", default)]
-    media_type: String,
-    digest: Digest,
-    size: u64,
+    pub(crate) media_type: String,
+    pub(crate) digest: Digest,
+    pub(crate) size: u64,
     #[serde(default)]
-    platform: Option<PlatformJson>,
+    pub(crate) platform: Option<PlatformJson>,
+    #[serde(default)]
+    pub(crate) annotations: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(serde::Deserialize)]
-struct PlatformJson {
+pub(crate) struct PlatformJson {
     os: String,
     architecture: String,
     #[serde(default)]
@@ -64,14 +67,14 @@ struct PlatformJson {
 }
 
 #[derive(serde::Deserialize)]
-struct IndexJson {
-    manifests: Vec<Descriptor>,
+pub(crate) struct IndexJson {
+    pub(crate) manifests: Vec<Descriptor>,
 }
 
 #[derive(serde::Deserialize)]
-struct ManifestJson {
-    config: Descriptor,
-    layers: Vec<Descriptor>,
+pub(crate) struct ManifestJson {
+    pub(crate) config: Descriptor,
+    pub(crate) layers: Vec<Descriptor>,
 }
 
 impl From<RegistryError> for BaseError {
@@ -117,7 +120,7 @@ pub fn resolve(
     };
     let image = image_from(client, reference, &manifest, cache)?;
     Ok(BaseImage {
-        reference: reference.clone(),
+        name: reference.to_string(),
         manifest_digest: manifest.digest,
         index_digest,
         image,
@@ -126,7 +129,7 @@ pub fn resolve(
 
 /// Exact variant match first; an entry without a variant matches any
 /// variant asked for (as `docker pull --platform` does for `arm64`/`v8`).
-fn pick<'a>(entries: &'a [Descriptor], want: &Platform) -> Option<&'a Descriptor> {
+pub(crate) fn pick<'a>(entries: &'a [Descriptor], want: &Platform) -> Option<&'a Descriptor> {
     let same = |d: &&Descriptor, exact: bool| {
         d.platform.as_ref().is_some_and(|p| {
             p.os == want.os
@@ -142,7 +145,7 @@ fn pick<'a>(entries: &'a [Descriptor], want: &Platform) -> Option<&'a Descriptor
 }
 
 /// The platforms an index offers, skipping attestation entries (`unknown/unknown`).
-fn available(entries: &[Descriptor]) -> String {
+pub(crate) fn available(entries: &[Descriptor]) -> String {
     let mut v: Vec<String> = entries
         .iter()
         .filter_map(|d| d.platform.as_ref())
@@ -249,7 +252,7 @@ fn image_from(
 /// pyko writes OCI manifests, so a Docker schema2 base's layer types are
 /// renamed to their OCI equivalents (same bytes, same digest); mixing the two
 /// families in one manifest is something some readers reject.
-fn oci_layer_media_type(media_type: String) -> String {
+pub(crate) fn oci_layer_media_type(media_type: String) -> String {
     match media_type.as_str() {
         "application/vnd.docker.image.rootfs.diff.tar.gzip" => {
             crate::layer::MEDIA_TYPE_TAR_GZIP.into()

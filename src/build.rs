@@ -15,8 +15,8 @@ use crate::layer::writer::{write_layer, LayerOptions};
 use crate::layer::{app, Layer};
 use crate::reference::Reference;
 use crate::registry::{Client, ClientOptions};
-use crate::spec::{BuildSpec, Command, TarballDest};
-use crate::{base, output, target, wheel};
+use crate::spec::{BaseSource, BuildSpec, Command, TarballDest};
+use crate::{base, base_disk, output, target, wheel};
 
 /// Bumped whenever the bytes pyko writes for the same inputs change, so a
 /// cached deps layer from an older pyko is never reused.
@@ -31,6 +31,8 @@ pub enum BuildError {
     #[error(transparent)]
     Base(#[from] base::BaseError),
     #[error(transparent)]
+    BaseDisk(#[from] base_disk::DiskError),
+    #[error(transparent)]
     Target(#[from] target::TargetError),
     #[error(transparent)]
     Wheel(#[from] wheel::WheelError),
@@ -40,6 +42,10 @@ pub enum BuildError {
     Config(#[from] config::ConfigError),
     #[error(transparent)]
     Output(#[from] output::OutputError),
+    #[error("platform {0}: {1}")]
+    Platform(String, Box<BuildError>),
+    #[error("--platform with several platforms writes an OCI index, which pyko writes to --push and --oci-layout but not yet to --tarball; build one platform per --tarball")]
+    MultiPlatformOutput,
     #[error("app directory {0}: not found or not a directory; --app takes the directory to copy into the image")]
     AppDir(PathBuf),
     #[error("reading wheel {path}: {source}")]
@@ -121,76 +127,67 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
         ..Default::default()
     })?;
 
-    ui.info(format!(
-        "resolving base {} for {}",
-        spec.base, spec.platform
-    ));
-    let base = base::resolve(&client, &spec.base, &spec.platform, &cache)?;
-    ui.debug(format!("base manifest {}", base.manifest_digest));
-    let base_blobs = materialize(&client, &base.image.layers, &cache)?;
-    let target = target::detect(&base.image.config, &base_blobs, &spec.target)?;
-    ui.info(format!("target: {target}"));
-
     let layer_opts = LayerOptions {
         mtime: spec.epoch,
         ..Default::default()
     };
-    let (deps, deps_cached) = deps_layer(&wheels, &target, &layer_opts, &cache, ui)?;
-
-    let mut image = base.image.clone();
-    let mut added = vec![(
-        deps.0.clone(),
-        format!("pyko: install {} wheels", wheels.len()),
-    )];
-    image.layers.push(ImageLayer {
-        layer: deps.0,
-        source: BlobSource::File(deps.1),
-    });
-    if let Some((app_dir, entries)) = app_entries {
-        ui.info(format!(
-            "app layer: {} entries from {}",
-            entries.len(),
-            app_dir.display()
-        ));
-        let (layer, path) = write_layer(entries, &layer_opts, &cache)?;
-        ui.debug(format!("app layer {} ({} bytes)", layer.digest, layer.size));
-        added.push((
-            layer.clone(),
-            format!("pyko: COPY {} {}", app_dir.display(), spec.workdir),
-        ));
-        image.layers.push(ImageLayer {
-            layer,
-            source: BlobSource::File(path),
-        });
+    // The app layer is the same for every platform: written once.
+    let app_layer = match app_entries {
+        Some((app_dir, entries)) => {
+            ui.info(format!(
+                "app layer: {} entries from {}",
+                entries.len(),
+                app_dir.display()
+            ));
+            let (layer, path) = write_layer(entries, &layer_opts, &cache)?;
+            ui.debug(format!("app layer {} ({} bytes)", layer.digest, layer.size));
+            Some((layer, path))
+        }
+        None => None,
+    };
+    if spec.platforms.len() > 1 {
+        return crate::multi::build_index(spec, ui, &client, &cache, &wheels, app_layer.as_ref());
     }
-
-    image.config = config::apply(&base.image.config, &config_changes(spec), &added)?;
-    image.annotations = base_annotations(&spec.base, &base);
+    let (image, deps_cached) = platform_image(
+        spec,
+        &spec.platform,
+        &wheels,
+        app_layer.as_ref(),
+        &client,
+        &cache,
+        ui,
+    )?;
     let manifest = image.manifest_blob();
     ui.info(format!("image {}", manifest.digest));
 
     let mut pushed = Vec::new();
+    // File outputs need every byte; a push keeps base layers where they are
+    // (so it can mount them), hence a separate copy with local sources.
     if spec.outputs.tarball.is_some() || spec.outputs.oci_layout.is_some() {
-        let paths = materialize(&client, &image.layers, &cache)?;
-        for (l, p) in image.layers.iter_mut().zip(paths) {
+        let mut local = image.clone();
+        let paths = materialize(&client, &local.layers, &cache)?;
+        for (l, p) in local.layers.iter_mut().zip(paths) {
             l.source = BlobSource::File(p);
         }
+        if let Some(dir) = &spec.outputs.oci_layout {
+            let name = spec.outputs.tags.first().cloned();
+            output::layout::write_layout(dir, &[(local.clone(), name)])?;
+            ui.info(format!("wrote OCI layout {}", dir.display()));
+        }
+        if let Some(dest) = &spec.outputs.tarball {
+            let path = match dest {
+                TarballDest::File(p) => p.clone(),
+                TarballDest::Stdout => PathBuf::from("-"),
+            };
+            output::tarball::write_tarball(&path, &local, &spec.outputs.tags)?;
+            ui.info(format!("wrote tarball {}", path.display()));
+        }
     }
-    if let Some(dir) = &spec.outputs.oci_layout {
-        let name = spec.outputs.tags.first().cloned();
-        output::layout::write_layout(dir, &[(image.clone(), name)])?;
-        ui.info(format!("wrote OCI layout {}", dir.display()));
-    }
-    if let Some(dest) = &spec.outputs.tarball {
-        let path = match dest {
-            TarballDest::File(p) => p.clone(),
-            TarballDest::Stdout => PathBuf::from("-"),
-        };
-        output::tarball::write_tarball(&path, &image, &spec.outputs.tags)?;
-        ui.info(format!("wrote tarball {}", path.display()));
-    }
+    let mut pushed_to: Vec<&Reference> = Vec::new();
     for dest in &spec.outputs.push {
-        let digest = output::push::push(&client, &image, &cache, dest)?;
+        let digest =
+            output::push::push(&client, &mount_from(&image, dest, &pushed_to), &cache, dest)?;
+        pushed_to.push(dest);
         ui.info(format!(
             "pushed {}",
             Reference {
@@ -207,6 +204,79 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
         manifest_digest: manifest.digest,
         deps_cached,
     })
+}
+
+/// One platform's image: base for that platform, target detected from it,
+/// the deps layer for its wheels, the shared app layer, the config.
+pub(crate) fn platform_image(
+    spec: &BuildSpec,
+    platform: &crate::image::Platform,
+    wheels: &[PathBuf],
+    app_layer: Option<&(Layer, PathBuf)>,
+    client: &Client,
+    cache: &Cache,
+    ui: &Reporter,
+) -> Result<(crate::image::Image, bool), BuildError> {
+    ui.info(format!("resolving base {} for {platform}", spec.base));
+    let base = match &spec.base {
+        BaseSource::Registry(r) => base::resolve(client, r, platform, cache)?,
+        BaseSource::Disk(d) => base_disk::resolve(d, platform, cache)?,
+    };
+    ui.debug(format!("base manifest {}", base.manifest_digest));
+    let base_blobs = materialize(client, &base.image.layers, cache)?;
+    let target = target::detect(&base.image.config, &base_blobs, &spec.target)?;
+    ui.info(format!("target: {target}"));
+
+    let layer_opts = LayerOptions {
+        mtime: spec.epoch,
+        ..Default::default()
+    };
+    let (deps, deps_cached) = deps_layer(wheels, &target, &layer_opts, cache, ui)?;
+
+    let mut image = base.image.clone();
+    let mut added = vec![(
+        deps.0.clone(),
+        format!("pyko: install {} wheels", wheels.len()),
+    )];
+    image.layers.push(ImageLayer {
+        layer: deps.0,
+        source: BlobSource::File(deps.1),
+    });
+    if let Some((layer, path)) = app_layer {
+        // History names the app dir as `.`, as a Dockerfile's `COPY . .`
+        // would: the checkout's path must not change the image digest.
+        added.push((layer.clone(), format!("pyko: COPY . {}", spec.workdir)));
+        image.layers.push(ImageLayer {
+            layer: layer.clone(),
+            source: BlobSource::File(path.clone()),
+        });
+    }
+    image.config = config::apply(&base.image.config, &config_changes(spec), &added)?;
+    image.annotations = base_annotations(&spec.base, &base);
+    Ok((image, deps_cached))
+}
+
+/// For the second and later `--push` to one registry: local layers are
+/// offered for mounting from a repository pushed already, so each blob
+/// crosses the wire once whatever the number of tags and repositories. A
+/// refused mount falls back to uploading from the cache, where they are.
+pub(crate) fn mount_from(
+    image: &crate::image::Image,
+    dest: &Reference,
+    done: &[&Reference],
+) -> crate::image::Image {
+    let mut image = image.clone();
+    if let Some(prev) = done.iter().find(|p| p.registry == dest.registry) {
+        for l in &mut image.layers {
+            if matches!(l.source, BlobSource::File(_)) {
+                l.source = BlobSource::Registry {
+                    registry: prev.registry.clone(),
+                    repository: prev.repository.clone(),
+                };
+            }
+        }
+    }
+    image
 }
 
 /// Downloads (or finds in the cache) every layer that is still in a registry.
@@ -307,16 +377,20 @@ fn config_changes(spec: &BuildSpec) -> config::ConfigChanges {
     }
 }
 
-fn base_annotations(from: &Reference, base: &base::BaseImage) -> BTreeMap<String, String> {
+/// `base.name` only for a registry base: a path on the build machine is
+/// no image reference, and would make the manifest depend on where the
+/// checkout lives.
+fn base_annotations(from: &BaseSource, base: &base::BaseImage) -> BTreeMap<String, String> {
     let digest = base.index_digest.as_ref().unwrap_or(&base.manifest_digest);
-    BTreeMap::from([
-        (
+    let mut a = BTreeMap::from([(
+        "org.opencontainers.image.base.digest".to_string(),
+        digest.to_string(),
+    )]);
+    if let BaseSource::Registry(r) = from {
+        a.insert(
             "org.opencontainers.image.base.name".to_string(),
-            from.to_string(),
-        ),
-        (
-            "org.opencontainers.image.base.digest".to_string(),
-            digest.to_string(),
-        ),
-    ])
+            r.to_string(),
+        );
+    }
+    a
 }

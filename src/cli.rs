@@ -65,7 +65,9 @@ pub struct LogoutArgs {
 
 #[derive(Args, Debug)]
 pub struct BuildArgs {
-    /// Base image, e.g. python:3.12-slim or registry.example.com/python:3.12.
+    /// Base image, e.g. python:3.12-slim or registry.example.com/python:3.12;
+    /// from disk: oci-layout:DIR[:tag], oci-archive:FILE[:tag],
+    /// docker-archive:FILE[:name:tag].
     #[arg(long = "from", value_name = "IMAGE")]
     pub from: String,
     /// Directory of wheels already resolved for the target (pip download / uv).
@@ -95,7 +97,8 @@ pub struct BuildArgs {
     /// User the container runs as (name, uid or uid:gid).
     #[arg(long)]
     pub user: Option<String>,
-    /// Platform of the base image to build on.
+    /// Platform(s) to build: linux/amd64, or a comma list (one image each,
+    /// pushed behind an OCI index).
     #[arg(long, default_value = "linux/amd64")]
     pub platform: String,
     /// Target Python X.Y when the base image does not say.
@@ -197,6 +200,12 @@ impl BuildArgs {
                         .into(),
             });
         }
+        let platforms = self
+            .platform
+            .split(',')
+            .map(|p| spec::parse_platform(p.trim()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(flag("--platform"))?;
         let mut tags = self.tags.clone();
         for t in &tags {
             reference("--tag", t)?;
@@ -205,8 +214,12 @@ impl BuildArgs {
             tags = push.iter().map(|r| r.to_string()).collect();
         }
         Ok(BuildSpec {
-            base: reference("--from", &self.from)?,
-            platform: spec::parse_platform(&self.platform).map_err(flag("--platform"))?,
+            base: match crate::base_disk::DiskBase::parse(&self.from) {
+                Some(disk) => spec::BaseSource::Disk(disk.map_err(flag("--from"))?),
+                None => spec::BaseSource::Registry(reference("--from", &self.from)?),
+            },
+            platform: platforms[0].clone(),
+            platforms,
             wheels: self.wheels,
             app: self.app,
             workdir: self.workdir,

@@ -5,12 +5,14 @@
 //! `output`; `build` wires them together.
 
 pub mod base;
+pub mod base_disk;
 pub mod build;
 pub mod cache;
 pub mod cli;
 pub mod digest;
 pub mod image;
 pub mod layer;
+pub mod multi;
 pub mod output;
 pub mod reference;
 pub mod registry;

@@ -44,6 +44,22 @@ pub enum TarballDest {
     Stdout,
 }
 
+/// Where the base image comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BaseSource {
+    Registry(Reference),
+    Disk(crate::base_disk::DiskBase),
+}
+
+impl std::fmt::Display for BaseSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BaseSource::Registry(r) => r.fmt(f),
+            BaseSource::Disk(d) => d.fmt(f),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Outputs {
     pub push: Vec<Reference>,
@@ -61,8 +77,11 @@ pub struct RegistryOptions {
 
 #[derive(Clone, Debug)]
 pub struct BuildSpec {
-    pub base: Reference,
+    pub base: BaseSource,
     pub platform: Platform,
+    /// Every platform asked for (`--platform a,b`), `platform` first; more
+    /// than one builds an image per platform behind an OCI index.
+    pub platforms: Vec<Platform>,
     pub wheels: PathBuf,
     pub app: Option<PathBuf>,
     pub workdir: String,

@@ -249,8 +249,16 @@ const PROBES: &[&str] = &[
 ];
 
 fn scan_layer(path: &Path, found: &mut Found) -> std::io::Result<()> {
-    let file = std::fs::File::open(path)?;
-    let mut archive = tar::Archive::new(MultiGzDecoder::new(std::io::BufReader::new(file)));
+    use std::io::BufRead;
+    let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
+    // Layers from a `docker save` archive are plain tars; the rest gzip.
+    let gzip = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn std::io::Read> = if gzip {
+        Box::new(MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut archive = tar::Archive::new(reader);
     for entry in archive.entries()? {
         let mut entry = entry?;
         let raw = entry.path()?.to_string_lossy().into_owned();

@@ -148,6 +148,47 @@ pub fn write_layout(dir: &Path, images: &[(Image, Option<String>)]) -> Result<()
         return Err(OutputError::NoImages);
     }
     let blobs = collect_blobs(images.iter().map(|(i, _)| i))?;
+    let manifests = images
+        .iter()
+        .map(|(img, name)| match name {
+            Some(n) => manifest_descriptor(img, &[(REF_NAME_ANNOTATION, n)]),
+            None => manifest_descriptor(img, &[]),
+        })
+        .collect();
+    write_parts(dir, blobs, manifests)
+}
+
+/// Writes a layout whose `index.json` names one OCI index (`index`, the
+/// blob over `images`, one per platform), tagged `name`: the shape
+/// `skopeo copy --all` and `docker save` of a multi-platform image produce.
+pub fn write_layout_index(
+    dir: &Path,
+    images: &[Image],
+    index: &[u8],
+    name: Option<&str>,
+) -> Result<(), OutputError> {
+    if images.is_empty() {
+        return Err(OutputError::NoImages);
+    }
+    let mut blobs = collect_blobs(images)?;
+    let digest = Digest::of_bytes(index);
+    let mut d = json!({
+        "mediaType": MEDIA_TYPE_OCI_INDEX,
+        "digest": digest.as_str(),
+        "size": index.len(),
+    });
+    if let Some(n) = name {
+        d["annotations"] = json!({ REF_NAME_ANNOTATION: n });
+    }
+    blobs.push(OutBlob {
+        digest,
+        size: index.len() as u64,
+        data: BlobData::Bytes(index.to_vec()),
+    });
+    write_parts(dir, blobs, vec![d])
+}
+
+fn write_parts(dir: &Path, blobs: Vec<OutBlob>, manifests: Vec<Value>) -> Result<(), OutputError> {
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -193,13 +234,6 @@ pub fn write_layout(dir: &Path, images: &[(Image, Option<String>)]) -> Result<()
             }
         }
     }
-    let manifests = images
-        .iter()
-        .map(|(img, name)| match name {
-            Some(n) => manifest_descriptor(img, &[(REF_NAME_ANNOTATION, n)]),
-            None => manifest_descriptor(img, &[]),
-        })
-        .collect();
     let index = tmp.path().join("index.json");
     fs::write(&index, index_json(manifests)).map_err(io_err(&index))?;
     let layout = tmp.path().join("oci-layout");
