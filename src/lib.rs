@@ -16,4 +16,5 @@ pub mod reference;
 pub mod registry;
 pub mod spec;
 pub mod target;
+pub mod venv;
 pub mod wheel;
