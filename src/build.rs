@@ -48,6 +48,8 @@ pub enum BuildError {
     MultiPlatformOutput,
     #[error("app directory {0}: not found or not a directory; --app takes the directory to copy into the image")]
     AppDir(PathBuf),
+    #[error(transparent)]
+    Venv(#[from] crate::venv::VenvError),
     #[error("reading wheel {path}: {source}")]
     ReadWheel {
         path: PathBuf,
@@ -225,13 +227,22 @@ pub(crate) fn platform_image(
     ui.debug(format!("base manifest {}", base.manifest_digest));
     let base_blobs = materialize(client, &base.image.layers, cache)?;
     let target = target::detect(&base.image.config, &base_blobs, &spec.target)?;
+    let venv = spec
+        .venv
+        .as_deref()
+        .map(|d| crate::venv::Venv::new(d, &target, &base.image.config))
+        .transpose()?;
+    let target = match &venv {
+        Some(v) => v.target(&target),
+        None => target,
+    };
     ui.info(format!("target: {target}"));
 
     let layer_opts = LayerOptions {
         mtime: spec.epoch,
         ..Default::default()
     };
-    let (deps, deps_cached) = deps_layer(wheels, &target, &layer_opts, cache, ui)?;
+    let (deps, deps_cached) = deps_layer(wheels, &target, venv.as_ref(), &layer_opts, cache, ui)?;
 
     let mut image = base.image.clone();
     let mut added = vec![(
@@ -251,7 +262,11 @@ pub(crate) fn platform_image(
             source: BlobSource::File(path.clone()),
         });
     }
-    image.config = config::apply(&base.image.config, &config_changes(spec), &added)?;
+    let mut changes = config_changes(spec);
+    if let Some(v) = &venv {
+        changes.path_prepend.push(v.bin_dir());
+    }
+    image.config = config::apply(&base.image.config, &changes, &added)?;
     image.annotations = base_annotations(&spec.base, &base);
     Ok((image, deps_cached))
 }
@@ -307,13 +322,14 @@ fn materialize(
 fn deps_layer(
     wheels: &[PathBuf],
     target: &target::PythonTarget,
+    venv: Option<&crate::venv::Venv>,
     opts: &LayerOptions,
     cache: &Cache,
     ui: &Reporter,
 ) -> Result<((Layer, PathBuf), bool), BuildError> {
     let mut key = Sha256::new();
     key.update(LAYER_FORMAT);
-    key.update(format!("{target:?}\n{opts:?}\n"));
+    key.update(format!("{target:?}\n{opts:?}\n{venv:?}\n"));
     for w in wheels {
         let file = std::fs::File::open(w).map_err(|source| BuildError::ReadWheel {
             path: w.clone(),
@@ -346,8 +362,10 @@ fn deps_layer(
     for w in &installation.warnings {
         ui.info(format!("warning: {w}"));
     }
-    let n = installation.entries.len();
-    let (layer, path) = write_layer(installation.entries, opts, cache)?;
+    let mut entries = installation.entries;
+    entries.extend(venv.map(|v| v.entries()).unwrap_or_default());
+    let n = entries.len();
+    let (layer, path) = write_layer(entries, opts, cache)?;
     ui.info(format!(
         "deps layer {}: {} wheels, {n} entries, {:.1} MB in {:.1}s",
         layer.digest,

@@ -107,6 +107,10 @@ pub struct BuildArgs {
     /// Install into this site-packages directory instead of the detected one.
     #[arg(long, value_name = "PATH")]
     pub site_packages: Option<String>,
+    /// Install into a virtual environment created at DIR in the image
+    /// (DIR/bin goes first on PATH).
+    #[arg(long, value_name = "DIR", conflicts_with = "site_packages")]
+    pub venv: Option<String>,
     /// Push to this reference (repeatable for several tags).
     #[arg(long, value_name = "REF")]
     pub push: Vec<String>,
@@ -274,6 +278,7 @@ impl BuildArgs {
                 self.cache_dir.or(default_cache)
             },
             epoch,
+            venv: self.venv,
         })
     }
 }

@@ -18,4 +18,5 @@ pub mod reference;
 pub mod registry;
 pub mod spec;
 pub mod target;
+pub mod venv;
 pub mod wheel;

@@ -98,6 +98,8 @@ pub struct BuildSpec {
     pub cache_dir: Option<PathBuf>,
     /// Layer mtimes and `created`: SOURCE_DATE_EPOCH, else 0.
     pub epoch: u64,
+    /// `--venv DIR`: install into a virtual environment at DIR in the image.
+    pub venv: Option<String>,
 }
 
 /// `linux/amd64`, `linux/arm/v7`.
