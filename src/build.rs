@@ -35,6 +35,8 @@ pub enum BuildError {
     #[error(transparent)]
     Wheel(#[from] wheel::WheelError),
     #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
+    #[error(transparent)]
     Layer(#[from] crate::layer::writer::LayerError),
     #[error(transparent)]
     Config(#[from] config::ConfigError),
@@ -106,7 +108,7 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
         Some(dir) => Some((dir, app::app_entries(dir, &spec.workdir, None)?)),
         None => None,
     };
-    let wheels = wheel::find_wheels(&spec.wheels)?;
+    crate::lock::check_input(&spec.wheels)?;
 
     let (cache, _ephemeral) = match &spec.cache_dir {
         Some(dir) => (Cache::open(dir)?, None),
@@ -135,7 +137,16 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
         mtime: spec.epoch,
         ..Default::default()
     };
-    let (deps, deps_cached) = deps_layer(&wheels, &target, &layer_opts, &cache, ui)?;
+    let fetched = crate::lock::fetch_wheels(&spec.wheels, &target, &cache, ui)?;
+    let wheels = &fetched.wheels;
+    let (deps, deps_cached) = deps_layer(
+        wheels,
+        fetched.requested.clone(),
+        &target,
+        &layer_opts,
+        &cache,
+        ui,
+    )?;
 
     let mut image = base.image.clone();
     let mut added = vec![(
@@ -236,6 +247,7 @@ fn materialize(
 /// survive fresh checkouts).
 fn deps_layer(
     wheels: &[PathBuf],
+    requested: Option<Vec<String>>,
     target: &target::PythonTarget,
     opts: &LayerOptions,
     cache: &Cache,
@@ -244,6 +256,9 @@ fn deps_layer(
     let mut key = Sha256::new();
     key.update(LAYER_FORMAT);
     key.update(format!("{target:?}\n{opts:?}\n"));
+    if let Some(names) = &requested {
+        key.update(format!("requested {names:?}\n"));
+    }
     for w in wheels {
         let file = std::fs::File::open(w).map_err(|source| BuildError::ReadWheel {
             path: w.clone(),
@@ -272,7 +287,7 @@ fn deps_layer(
         }
     }
     let started = Instant::now();
-    let installation = wheel::install(wheels, target, &wheel::InstallOptions { requested: None })?;
+    let installation = wheel::install(wheels, target, &wheel::InstallOptions { requested })?;
     for w in &installation.warnings {
         ui.info(format!("warning: {w}"));
     }

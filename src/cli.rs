@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::lock::WheelInput;
 use crate::reference::Reference;
 use crate::spec::{self, BuildSpec, Command, Outputs, RegistryOptions, TarballDest};
 use crate::target::{self, Overrides};
@@ -38,8 +39,22 @@ pub struct BuildArgs {
     #[arg(long = "from", value_name = "IMAGE")]
     pub from: String,
     /// Directory of wheels already resolved for the target (pip download / uv).
-    #[arg(long, value_name = "DIR")]
-    pub wheels: PathBuf,
+    /// With --requirements or --lock: a local source looked at before the index.
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["requirements", "lock"])]
+    pub wheels: Option<PathBuf>,
+    /// Pinned requirements file (name==version, optional --hash); the wheels
+    /// for the target are downloaded from the index.
+    #[arg(long, short = 'r', value_name = "FILE", conflicts_with = "lock")]
+    pub requirements: Option<PathBuf>,
+    /// Lock file: PEP 751 pylock.toml (or pylock.*.toml) or uv.lock.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// Package index (simple API) for --requirements; wins over the file's own.
+    #[arg(long, value_name = "URL", env = "PIP_INDEX_URL")]
+    pub index_url: Option<String>,
+    /// Further package indexes for --requirements (repeatable).
+    #[arg(long, value_name = "URL")]
+    pub extra_index_url: Vec<String>,
     /// Application directory, copied to --workdir (honours .dockerignore).
     #[arg(long, value_name = "DIR")]
     pub app: Option<PathBuf>,
@@ -176,7 +191,24 @@ impl BuildArgs {
         Ok(BuildSpec {
             base: reference("--from", &self.from)?,
             platform: spec::parse_platform(&self.platform).map_err(flag("--platform"))?,
-            wheels: self.wheels,
+            wheels: match (self.requirements, self.lock) {
+                (Some(file), _) => WheelInput::Requirements {
+                    file,
+                    local: self.wheels,
+                    index_url: self
+                        .index_url
+                        .or_else(|| std::env::var("UV_INDEX_URL").ok().filter(|u| !u.is_empty())),
+                    extra_index_urls: self.extra_index_url,
+                },
+                (None, Some(file)) => WheelInput::Lock {
+                    file,
+                    local: self.wheels,
+                },
+                (None, None) => WheelInput::Dir(self.wheels.ok_or(FlagError {
+                    flag: "--wheels/--requirements/--lock",
+                    message: "missing: say where the wheels come from".into(),
+                })?),
+            },
             app: self.app,
             workdir: self.workdir,
             ports: self

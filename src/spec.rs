@@ -63,7 +63,8 @@ pub struct RegistryOptions {
 pub struct BuildSpec {
     pub base: Reference,
     pub platform: Platform,
-    pub wheels: PathBuf,
+    /// Where the wheels come from: a directory, a requirements file or a lock.
+    pub wheels: crate::lock::WheelInput,
     pub app: Option<PathBuf>,
     pub workdir: String,
     pub ports: Vec<String>,

@@ -3,4 +3,5 @@
 
 pub mod fixtures;
 pub mod image;
+pub mod index;
 pub mod registry;
