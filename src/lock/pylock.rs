@@ -12,6 +12,7 @@ use super::{Location, LockError, LockedWheel, Pin};
 
 /// The pins a lock file yields for the target, and the names to mark
 /// `REQUESTED`.
+#[derive(Debug)]
 pub struct Lock {
     pub pins: Vec<Pin>,
     pub requested: Option<Vec<String>>,

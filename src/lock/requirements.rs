@@ -137,12 +137,16 @@ fn parse_text(
             text: line.clone(),
             message,
         };
-        if let Some(v) = option_value(&line, &["-r", "--requirement"]) {
-            parse_into(&dir.join(v), env, constraints, out, stack)?;
-            continue;
-        }
-        if let Some(v) = option_value(&line, &["-c", "--constraint"]) {
-            parse_into(&dir.join(v), env, true, out, stack)?;
+        let include = option_value(&line, &["-r", "--requirement"])
+            .map(|v| (v, constraints))
+            .or(option_value(&line, &["-c", "--constraint"]).map(|v| (v, true)));
+        if let Some((v, constraints)) = include {
+            match parse_into(&dir.join(v), env, constraints, out, stack) {
+                Err(LockError::Read { path, source }) => {
+                    return Err(err(format!("cannot read {}: {source}", path.display())))
+                }
+                r => r?,
+            }
             continue;
         }
         if let Some(v) = option_value(&line, &["-i", "--index-url"]) {
