@@ -9,6 +9,7 @@ pub mod build;
 pub mod cache;
 pub mod cli;
 pub mod digest;
+pub mod dockerfile;
 pub mod image;
 pub mod index;
 pub mod layer;

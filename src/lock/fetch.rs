@@ -54,11 +54,15 @@ pub fn fetch_wheels(
         }
         WheelInput::Requirements {
             file,
+            inline,
             local,
             index_url,
             extra_index_urls,
         } => {
-            let reqs = requirements::parse(file, &env)?;
+            let reqs = match inline {
+                Some(text) => requirements::parse_str(file, text, &env)?,
+                None => requirements::parse(file, &env)?,
+            };
             let primary = index_url
                 .clone()
                 .or(reqs.index_url.clone())

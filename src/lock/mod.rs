@@ -32,6 +32,9 @@ pub enum WheelInput {
     /// the file's own.
     Requirements {
         file: PathBuf,
+        /// Requirements text standing for `file`'s content (a Dockerfile's
+        /// `RUN pip install` lines); `file` then only names it in messages.
+        inline: Option<String>,
         local: Option<PathBuf>,
         index_url: Option<String>,
         extra_index_urls: Vec<String>,
@@ -112,6 +115,16 @@ pub fn check_input(input: &WheelInput) -> Result<(), LockError> {
     let (file, local) = match input {
         WheelInput::Dir(dir) => {
             crate::wheel::find_wheels(dir)?;
+            return Ok(());
+        }
+        WheelInput::Requirements {
+            inline: Some(_),
+            local,
+            ..
+        } => {
+            if let Some(dir) = local {
+                crate::wheel::find_wheels(dir)?;
+            }
             return Ok(());
         }
         WheelInput::Requirements { file, local, .. } | WheelInput::Lock { file, local } => {
