@@ -239,6 +239,43 @@ fn requirements_and_lock_files_give_the_wheel_dir_image() {
     let (from_json, log) = build(&base, &["-r", req2.to_str().unwrap()], dir2.path(), "json");
     assert_eq!(from_json, from_dir, "JSON index build differs:\n{log}");
     let served = json.log();
+    // The example's own Dockerfile, its FROM pointed at the test base
+    // through a build arg, wheels from the JSON index via PIP_INDEX_URL.
+    let original = std::fs::read_to_string(fixtures::example_app().join("Dockerfile")).unwrap();
+    assert!(
+        original.starts_with("FROM python:3.11-slim\n"),
+        "{original}"
+    );
+    let dockerfile = dir.path().join("Dockerfile");
+    std::fs::write(
+        &dockerfile,
+        original.replace(
+            "FROM python:3.11-slim",
+            "ARG BASE=python:3.11-slim\nFROM $BASE",
+        ),
+    )
+    .unwrap();
+    let layout = dir.path().join("dockerfile-layout");
+    let out = Command::new(env!("CARGO_BIN_EXE_pyko"))
+        .args(["build", "-f"])
+        .arg(&dockerfile)
+        .arg(fixtures::example_app())
+        .args(["--build-arg", &format!("BASE={base}"), "--oci-layout"])
+        .arg(&layout)
+        .env("PYKO_CACHE_DIR", dir2.path().join("cache"))
+        .env("PIP_INDEX_URL", &json.url)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "Dockerfile build: {}", stderr(&out));
+    let idx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(
+        idx["manifests"][0]["digest"].as_str().unwrap(),
+        from_dir,
+        "Dockerfile build differs:\n{}",
+        stderr(&out)
+    );
     assert!(
         served
             .iter()
@@ -311,6 +348,31 @@ fn bad_pins_and_hashes_fail_naming_the_file_and_line() {
 
     let err = fail("editable.txt", "idna==3.20\n-e ./src\n");
     assert!(err.contains("editable.txt:2"), "{err}");
+
+    let dockerfile = dir.path().join("Dockerfile");
+    std::fs::write(
+        &dockerfile,
+        format!("FROM {base}\nWORKDIR /app\nCOPY . .\nRUN apt-get update && \\\n    apt-get install -y gcc\nCMD python app.py\n"),
+    )
+    .unwrap();
+    let out = pyko(
+        &[
+            "build",
+            "-f",
+            dockerfile.to_str().unwrap(),
+            ".",
+            "--tarball",
+            "x.tar",
+        ],
+        dir.path(),
+    );
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert!(err.contains("Dockerfile:4: RUN apt-get update &&"), "{err}");
+    assert!(
+        err.contains("bake system packages into the base image"),
+        "{err}"
+    );
 
     let err = fail("sdist.txt", "foo==1.0\n");
     assert!(err.contains("foo==1.0"), "{err}");
