@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 CACHE="${PYKO_FIXTURE_CACHE:-/var/cache/pyko-fixtures}"
 WHEELS="$(bash tests/fixtures/wheels.sh | tail -1)"
 BASE="$(bash tests/fixtures/base-images.sh slim | tail -1)"
-UV="${UV:-$CACHE/uv-venv/bin/uv}"
+UV="${UV:-$(bash "$(dirname "$0")/../tests/fixtures/uv.sh")}"
 [ -x "$UV" ] || { echo "no uv at $UV: run tests/fixtures/install-deps.sh" >&2; exit 1; }
 PY="${PYTHON:-python3}"
 WORK="$(mktemp -d /tmp/pyko-bench-XXXXXX)"

@@ -37,6 +37,8 @@ pub enum BuildError {
     #[error(transparent)]
     Wheel(#[from] wheel::WheelError),
     #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
+    #[error(transparent)]
     Layer(#[from] crate::layer::writer::LayerError),
     #[error(transparent)]
     Config(#[from] config::ConfigError),
@@ -114,7 +116,7 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
         Some(dir) => Some((dir, app::app_entries(dir, &spec.workdir, None)?)),
         None => None,
     };
-    let wheels = wheel::find_wheels(&spec.wheels)?;
+    crate::lock::check_input(&spec.wheels)?;
 
     let (cache, _ephemeral) = match &spec.cache_dir {
         Some(dir) => (Cache::open(dir)?, None),
@@ -148,12 +150,11 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
         None => None,
     };
     if spec.platforms.len() > 1 {
-        return crate::multi::build_index(spec, ui, &client, &cache, &wheels, app_layer.as_ref());
+        return crate::multi::build_index(spec, ui, &client, &cache, app_layer.as_ref());
     }
     let (image, deps_cached) = platform_image(
         spec,
         &spec.platform,
-        &wheels,
         app_layer.as_ref(),
         &client,
         &cache,
@@ -213,7 +214,6 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
 pub(crate) fn platform_image(
     spec: &BuildSpec,
     platform: &crate::image::Platform,
-    wheels: &[PathBuf],
     app_layer: Option<&(Layer, PathBuf)>,
     client: &Client,
     cache: &Cache,
@@ -242,7 +242,19 @@ pub(crate) fn platform_image(
         mtime: spec.epoch,
         ..Default::default()
     };
-    let (deps, deps_cached) = deps_layer(wheels, &target, venv.as_ref(), &layer_opts, cache, ui)?;
+    // Which wheels fit depends on the target, so they are chosen (and
+    // downloaded, for lock inputs) per platform.
+    let fetched = crate::lock::fetch_wheels(&spec.wheels, &target, cache, ui)?;
+    let wheels = &fetched.wheels;
+    let (deps, deps_cached) = deps_layer(
+        wheels,
+        fetched.requested.clone(),
+        &target,
+        venv.as_ref(),
+        &layer_opts,
+        cache,
+        ui,
+    )?;
 
     let mut image = base.image.clone();
     let mut added = vec![(
@@ -321,6 +333,7 @@ fn materialize(
 /// survive fresh checkouts).
 fn deps_layer(
     wheels: &[PathBuf],
+    requested: Option<Vec<String>>,
     target: &target::PythonTarget,
     venv: Option<&crate::venv::Venv>,
     opts: &LayerOptions,
@@ -330,6 +343,9 @@ fn deps_layer(
     let mut key = Sha256::new();
     key.update(LAYER_FORMAT);
     key.update(format!("{target:?}\n{opts:?}\n{venv:?}\n"));
+    if let Some(names) = &requested {
+        key.update(format!("requested {names:?}\n"));
+    }
     for w in wheels {
         let file = std::fs::File::open(w).map_err(|source| BuildError::ReadWheel {
             path: w.clone(),
@@ -358,7 +374,7 @@ fn deps_layer(
         }
     }
     let started = Instant::now();
-    let installation = wheel::install(wheels, target, &wheel::InstallOptions { requested: None })?;
+    let installation = wheel::install(wheels, target, &wheel::InstallOptions { requested })?;
     for w in &installation.warnings {
         ui.info(format!("warning: {w}"));
     }

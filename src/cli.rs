@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::lock::WheelInput;
 use crate::reference::Reference;
 use crate::spec::{self, BuildSpec, Command, Outputs, RegistryOptions, TarballDest};
 use crate::target::{self, Overrides};
@@ -68,17 +69,41 @@ pub struct BuildArgs {
     /// Base image, e.g. python:3.12-slim or registry.example.com/python:3.12;
     /// from disk: oci-layout:DIR[:tag], oci-archive:FILE[:tag],
     /// docker-archive:FILE[:name:tag].
-    #[arg(long = "from", value_name = "IMAGE")]
-    pub from: String,
+    #[arg(long = "from", value_name = "IMAGE", required_unless_present = "file")]
+    pub from: Option<String>,
+    /// Dockerfile whose FROM/ENV/EXPOSE/WORKDIR/COPY . ./RUN pip install/CMD…
+    /// give the defaults (flags win).
+    #[arg(short = 'f', long = "file", value_name = "DOCKERFILE")]
+    pub file: Option<PathBuf>,
+    /// Build context for --file (the app directory of `COPY . .`).
+    #[arg(value_name = "CONTEXT", requires = "file")]
+    pub context: Option<PathBuf>,
+    /// Dockerfile ARG value NAME=VALUE (repeatable).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
     /// Directory of wheels already resolved for the target (pip download / uv).
-    #[arg(long, value_name = "DIR")]
-    pub wheels: PathBuf,
+    /// With --requirements or --lock: a local source looked at before the index.
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["requirements", "lock", "file"])]
+    pub wheels: Option<PathBuf>,
+    /// Pinned requirements file (name==version, optional --hash); the wheels
+    /// for the target are downloaded from the index.
+    #[arg(long, short = 'r', value_name = "FILE", conflicts_with = "lock")]
+    pub requirements: Option<PathBuf>,
+    /// Lock file: PEP 751 pylock.toml (or pylock.*.toml) or uv.lock.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// Package index (simple API) for --requirements; wins over the file's own.
+    #[arg(long, value_name = "URL", env = "PIP_INDEX_URL")]
+    pub index_url: Option<String>,
+    /// Further package indexes for --requirements (repeatable).
+    #[arg(long, value_name = "URL")]
+    pub extra_index_url: Vec<String>,
     /// Application directory, copied to --workdir (honours .dockerignore).
     #[arg(long, value_name = "DIR")]
     pub app: Option<PathBuf>,
-    /// Working directory in the image; the app is copied there.
-    #[arg(long, default_value = "/app")]
-    pub workdir: String,
+    /// Working directory in the image; the app is copied there [default: /app].
+    #[arg(long)]
+    pub workdir: Option<String>,
     /// Port to expose: 8501, 8501/tcp, 53/udp (repeatable).
     #[arg(long = "port", value_name = "PORT")]
     pub ports: Vec<String>,
@@ -97,10 +122,10 @@ pub struct BuildArgs {
     /// User the container runs as (name, uid or uid:gid).
     #[arg(long)]
     pub user: Option<String>,
-    /// Platform(s) to build: linux/amd64, or a comma list (one image each,
-    /// pushed behind an OCI index).
-    #[arg(long, default_value = "linux/amd64")]
-    pub platform: String,
+    /// Platform(s) to build [default: linux/amd64], or a comma list (one
+    /// image each, pushed behind an OCI index).
+    #[arg(long)]
+    pub platform: Option<String>,
     /// Target Python X.Y when the base image does not say.
     #[arg(long, value_name = "X.Y")]
     pub python: Option<String>,
@@ -121,7 +146,7 @@ pub struct BuildArgs {
     #[arg(long, value_name = "DIR")]
     pub oci_layout: Option<PathBuf>,
     /// Name for the image in the tarball/layout (repeatable); defaults to the --push references.
-    #[arg(long = "tag", value_name = "NAME")]
+    #[arg(short = 't', long = "tag", value_name = "NAME")]
     pub tags: Vec<String>,
     /// Registry (host[:port]) to reach over plain http (localhost is always allowed).
     #[arg(long = "insecure-registry", value_name = "HOST")]
@@ -160,10 +185,17 @@ impl BuildArgs {
     /// Validates flags into a spec; `epoch` is SOURCE_DATE_EPOCH (read by the
     /// caller so this stays a pure function).
     pub fn into_spec(
-        self,
+        mut self,
         epoch: u64,
         default_cache: Option<PathBuf>,
     ) -> Result<BuildSpec, FlagError> {
+        let inline_requirements = self.apply_dockerfile()?;
+        let workdir = self.workdir.clone().unwrap_or_else(|| "/app".into());
+        let platform = self
+            .platform
+            .clone()
+            .unwrap_or_else(|| "linux/amd64".into());
+        let from = self.from.clone().unwrap_or_default();
         let python = self
             .python
             .as_deref()
@@ -172,10 +204,10 @@ impl BuildArgs {
             })
             .transpose()
             .map_err(flag("--python"))?;
-        if !self.workdir.starts_with('/') {
+        if !workdir.starts_with('/') {
             return Err(FlagError {
                 flag: "--workdir",
-                message: format!("{:?} must be an absolute path", self.workdir),
+                message: format!("{workdir:?} must be an absolute path"),
             });
         }
         let push = self
@@ -204,8 +236,7 @@ impl BuildArgs {
                         .into(),
             });
         }
-        let platforms = self
-            .platform
+        let platforms = platform
             .split(',')
             .map(|p| spec::parse_platform(p.trim()))
             .collect::<Result<Vec<_>, _>>()
@@ -218,15 +249,44 @@ impl BuildArgs {
             tags = push.iter().map(|r| r.to_string()).collect();
         }
         Ok(BuildSpec {
-            base: match crate::base_disk::DiskBase::parse(&self.from) {
+            base: match crate::base_disk::DiskBase::parse(&from) {
                 Some(disk) => spec::BaseSource::Disk(disk.map_err(flag("--from"))?),
-                None => spec::BaseSource::Registry(reference("--from", &self.from)?),
+                None => spec::BaseSource::Registry(reference("--from", &from)?),
             },
             platform: platforms[0].clone(),
             platforms,
-            wheels: self.wheels,
+            wheels: match (self.requirements, self.lock) {
+                (None, None) if inline_requirements.is_some() && self.wheels.is_none() => {
+                    WheelInput::Requirements {
+                        file: self.file.clone().unwrap_or_default(),
+                        inline: inline_requirements,
+                        local: None,
+                        index_url: self.index_url.or_else(|| {
+                            std::env::var("UV_INDEX_URL").ok().filter(|u| !u.is_empty())
+                        }),
+                        extra_index_urls: self.extra_index_url,
+                    }
+                }
+                (Some(file), _) => WheelInput::Requirements {
+                    file,
+                    inline: None,
+                    local: self.wheels,
+                    index_url: self
+                        .index_url
+                        .or_else(|| std::env::var("UV_INDEX_URL").ok().filter(|u| !u.is_empty())),
+                    extra_index_urls: self.extra_index_url,
+                },
+                (None, Some(file)) => WheelInput::Lock {
+                    file,
+                    local: self.wheels,
+                },
+                (None, None) => WheelInput::Dir(self.wheels.ok_or(FlagError {
+                    flag: "--wheels/--requirements/--lock",
+                    message: "missing: say where the wheels come from".into(),
+                })?),
+            },
             app: self.app,
-            workdir: self.workdir,
+            workdir,
             ports: self
                 .ports
                 .iter()
@@ -280,5 +340,71 @@ impl BuildArgs {
             epoch,
             venv: self.venv,
         })
+    }
+}
+
+impl BuildArgs {
+    /// Fills every flag the user did not give from `--file`'s Dockerfile;
+    /// returns the requirements its `RUN pip install` lines stand for.
+    fn apply_dockerfile(&mut self) -> Result<Option<String>, FlagError> {
+        let Some(file) = self.file.clone() else {
+            return Ok(None);
+        };
+        let err = flag("--file");
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| err(format!("{}: {e}", file.display())))?;
+        let context = self.context.clone().unwrap_or_else(|| PathBuf::from("."));
+        let build_args = self
+            .build_args
+            .iter()
+            .map(|a| spec::parse_key_value(a))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(flag("--build-arg"))?;
+        let df = crate::dockerfile::parse(&file, &text, &context, &build_args)
+            .map_err(|e| err(e.to_string()))?;
+        for n in &df.notes {
+            eprintln!("note: {n}");
+        }
+        self.from.get_or_insert(df.from);
+        if self.platform.is_none() {
+            self.platform = df.platform;
+        }
+        if self.workdir.is_none() {
+            self.workdir = df.workdir;
+        }
+        if self.ports.is_empty() {
+            self.ports = df.ports;
+        }
+        if self.cmd.is_none() && self.entrypoint.is_none() {
+            let form = |c: Command| match c {
+                Command::Exec(v) => serde_json::to_string(&v).expect("strings serialize"),
+                Command::Shell(s) => s,
+            };
+            self.cmd = df.cmd.map(form);
+            self.entrypoint = df.entrypoint.map(form);
+        }
+        let kv = |(k, v): (String, String)| format!("{k}={v}");
+        self.env = df
+            .env
+            .into_iter()
+            .map(kv)
+            .chain(self.env.drain(..))
+            .collect();
+        self.labels = df
+            .labels
+            .into_iter()
+            .map(kv)
+            .chain(self.labels.drain(..))
+            .collect();
+        if self.user.is_none() {
+            self.user = df.user;
+        }
+        if self.app.is_none() && df.copies_context {
+            self.app = Some(context);
+        }
+        if self.index_url.is_none() {
+            self.index_url = df.index_url;
+        }
+        Ok(df.requirements)
     }
 }

@@ -51,7 +51,6 @@ pub(crate) fn build_index(
     ui: &Reporter,
     client: &Client,
     cache: &Cache,
-    wheels: &[PathBuf],
     app_layer: Option<&(Layer, PathBuf)>,
 ) -> Result<Outcome, BuildError> {
     if spec.outputs.tarball.is_some() {
@@ -60,7 +59,7 @@ pub(crate) fn build_index(
     let mut images = Vec::new();
     let mut all_cached = true;
     for platform in &spec.platforms {
-        let (image, cached) = platform_image(spec, platform, wheels, app_layer, client, cache, ui)
+        let (image, cached) = platform_image(spec, platform, app_layer, client, cache, ui)
             .map_err(|e| BuildError::Platform(platform.to_string(), Box::new(e)))?;
         ui.info(format!(
             "image {} for {platform}",

@@ -82,7 +82,8 @@ pub struct BuildSpec {
     /// Every platform asked for (`--platform a,b`), `platform` first; more
     /// than one builds an image per platform behind an OCI index.
     pub platforms: Vec<Platform>,
-    pub wheels: PathBuf,
+    /// Where the wheels come from: a directory, a requirements file or a lock.
+    pub wheels: crate::lock::WheelInput,
     pub app: Option<PathBuf>,
     pub workdir: String,
     pub ports: Vec<String>,

@@ -4,5 +4,6 @@
 pub mod blobs;
 pub mod fixtures;
 pub mod image;
+pub mod index;
 pub mod registry;
 pub mod token;
