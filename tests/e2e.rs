@@ -53,8 +53,8 @@ fn sha256_file(p: &Path) -> String {
     format!("sha256:{}", hex::encode(h.finalize()))
 }
 
-/// Builds the example onto `flavour`, pushing and writing a tarball; returns
-/// (registry, pushed ref with digest, tarball path, temp dir guard).
+/// Builds the example onto `flavour`, pushing and writing a tarball and an
+/// OCI layout (tagged `app`) in one run.
 struct Built {
     _reg: Registry,
     base_ref: String,
@@ -86,6 +86,10 @@ fn build_example(flavour: Flavour) -> Built {
             &dest,
             "--tarball",
             tarball.to_str().unwrap(),
+            "--oci-layout",
+            dir.path().join("layout").to_str().unwrap(),
+            "--tag",
+            "app",
         ],
         &dir.path().join("cache"),
     );
@@ -237,7 +241,9 @@ fn check_tarball_runs(b: &Built, serve: bool) {
         let cmd = format!(
             "cd /app && exec streamlit run app.py --server.port={port} --server.address=127.0.0.1 --server.headless=true --browser.gatherUsageStats=false"
         );
-        let mut child = rootfs.spawn_in_chroot(&["/bin/sh", "-c", &cmd], &[]);
+        // Served from pyko's own --oci-layout, unpacked by umoci.
+        let layout_rootfs = fixtures::unpack_oci(&b.dir.path().join("layout"), "app");
+        let mut child = layout_rootfs.spawn_in_chroot(&["/bin/sh", "-c", &cmd], &[]);
         let res = fixtures::wait_http(
             &format!("http://127.0.0.1:{port}/_stcore/health"),
             std::time::Duration::from_secs(90),
