@@ -116,6 +116,13 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
         Some(dir) => Some((dir, app::app_entries(dir, &spec.workdir, None)?)),
         None => None,
     };
+    let app_entries = match &spec.copies {
+        Some(c) if !c.ops.is_empty() => Some((
+            &c.context,
+            crate::layer::copy::combine(app_entries.map(|(_, e)| e), c)?,
+        )),
+        _ => app_entries,
+    };
     crate::lock::check_input(&spec.wheels)?;
 
     let (cache, _ephemeral) = match &spec.cache_dir {

@@ -136,6 +136,9 @@ pub struct BuildArgs {
     /// (DIR/bin goes first on PATH).
     #[arg(long, value_name = "DIR", conflicts_with = "site_packages")]
     pub venv: Option<String>,
+    /// `--file`'s COPY/ADD of local paths other than `COPY . .`.
+    #[arg(skip)]
+    pub copies: Option<crate::layer::copy::Copies>,
     /// Push to this reference (repeatable for several tags).
     #[arg(long, value_name = "REF")]
     pub push: Vec<String>,
@@ -339,6 +342,7 @@ impl BuildArgs {
             },
             epoch,
             venv: self.venv,
+            copies: self.copies,
         })
     }
 }
@@ -398,6 +402,13 @@ impl BuildArgs {
             .collect();
         if self.user.is_none() {
             self.user = df.user;
+        }
+        if !df.copies.is_empty() {
+            self.copies = Some(crate::layer::copy::Copies {
+                context: context.clone(),
+                ops: df.copies,
+                app_at: df.copies_before_context,
+            });
         }
         if self.app.is_none() && df.copies_context {
             self.app = Some(context);

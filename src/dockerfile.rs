@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::layer::copy::CopyOp;
 use crate::spec::{self, Command};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,11 @@ pub struct Dockerfile {
     pub entrypoint: Option<Command>,
     /// `COPY . <WORKDIR>`: the context becomes the app layer.
     pub copies_context: bool,
+    /// Every other `COPY`/`ADD` of local paths, in order; they join the
+    /// app layer.
+    pub copies: Vec<CopyOp>,
+    /// How many of `copies` come before the `COPY . .`.
+    pub copies_before_context: usize,
     /// Requirements text made of the RUN pip install lines (`-r` paths
     /// made absolute in the context), when there is any.
     pub requirements: Option<String>,
@@ -286,24 +292,81 @@ pub fn parse(
             "CMD" => df.cmd = Some(command(rest)),
             "ENTRYPOINT" => df.entrypoint = Some(command(rest)),
             "COPY" | "ADD" => {
+                let add = instr.eq_ignore_ascii_case("ADD");
+                let (flags, rest) = copy_flags(rest);
                 let w: Vec<String> = if rest.trim_start().starts_with('[') {
                     serde_json::from_str(rest).map_err(|e| err(format!("JSON form: {e}")))?
                 } else {
                     words(&sub(rest)).map_err(err)?
                 };
-                if let Some(opt) = w.iter().find(|x| x.starts_with("--")) {
-                    return Err(err(format!("{opt} is not supported yet: pyko writes the app layer as root with the files' own modes; drop it (and use USER for the process)")));
+                let mut owner = None;
+                let mut mode = None;
+                for f in flags {
+                    let f = sub(&f);
+                    if let Some(v) = f.strip_prefix("--chown=") {
+                        owner = Some(parse_chown(v).map_err(err)?);
+                    } else if let Some(v) = f.strip_prefix("--chmod=") {
+                        mode = Some(
+                            u32::from_str_radix(v, 8)
+                                .ok()
+                                .filter(|m| *m <= 0o7777)
+                                .ok_or_else(|| {
+                                    err(format!(
+                                        "--chmod={v}: expected octal permission bits like 0755"
+                                    ))
+                                })?,
+                        );
+                    } else if f == "--link" || f == "--link=true" {
+                        // Every pyko layer is already independent of the ones below.
+                    } else if f.starts_with("--from") {
+                        return Err(err("--from needs another stage or image: multi-stage builds are not supported; build the files in CI and COPY them from the context".into()));
+                    } else {
+                        return Err(err(format!("{f} is not supported; supported: --chown=UID:GID, --chmod=OCTAL, --link")));
+                    }
+                }
+                let Some((dest, sources)) = w.split_last().filter(|(_, s)| !s.is_empty()) else {
+                    return Err(err(format!("expected {instr} SRC... DEST")));
+                };
+                if add {
+                    if let Some(u) = sources
+                        .iter()
+                        .find(|s| s.contains("://") || s.starts_with("git@"))
+                    {
+                        return Err(err(format!("ADD of the URL {u:?} is not supported: pyko fetches nothing but wheels and the base image; download it into the context and COPY it")));
+                    }
                 }
                 let wd = workdir(&df);
                 let dest_is_workdir = |d: &str| {
                     let d = d.trim_end_matches('/');
                     d == "." || d.is_empty() && wd == "/" || d == wd.trim_end_matches('/')
                 };
-                match w.as_slice() {
-                    [src, dest] if (src == "." || src == "./") && dest_is_workdir(dest) => {
-                        df.copies_context = true
+                let dest_is_dir = dest.ends_with('/') || dest == "." || dest.ends_with("/.");
+                if sources.len() > 1 && !dest_is_dir {
+                    return Err(err(format!("with more than one source the destination must be a directory ending in `/` (write `{dest}/`)")));
+                }
+                match sources {
+                    [src]
+                        if (src == "." || src == "./")
+                            && dest_is_workdir(dest)
+                            && owner.is_none()
+                            && mode.is_none() =>
+                    {
+                        df.copies_context = true;
+                        df.copies_before_context = df.copies.len();
                     }
-                    _ => return Err(err(format!("only `COPY . .` (the context into WORKDIR {wd}) is supported; pass other files inside the app directory"))),
+                    _ => df.copies.push(CopyOp {
+                        origin: format!("{}:{number}: {line}", file.display()),
+                        sources: sources.to_vec(),
+                        dest: if dest.starts_with('/') {
+                            dest.clone()
+                        } else {
+                            format!("{}/{dest}", wd.trim_end_matches('/'))
+                        },
+                        dest_is_dir,
+                        owner,
+                        mode,
+                        add,
+                    }),
                 }
             }
             "RUN" => {
@@ -334,6 +397,30 @@ pub fn parse(
         df.requirements = Some(pip_lines.join("\n") + "\n");
     }
     Ok(df)
+}
+
+/// Leading `--flag[=value]` words of COPY/ADD, and the rest of the line.
+fn copy_flags(rest: &str) -> (Vec<String>, &str) {
+    let mut flags = Vec::new();
+    let mut rest = rest.trim_start();
+    while rest.starts_with("--") {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        flags.push(rest[..end].to_string());
+        rest = rest[end..].trim_start();
+    }
+    (flags, rest)
+}
+
+/// `--chown=UID[:GID]`, numeric only: names would need the base's
+/// /etc/passwd and /etc/group, which pyko does not read.
+fn parse_chown(v: &str) -> Result<(u64, u64), String> {
+    let (u, g) = v.split_once(':').unwrap_or((v, v));
+    match (u.parse(), g.parse()) {
+        (Ok(u), Ok(g)) => Ok((u, g)),
+        _ => Err(format!(
+            "--chown={v}: only numeric UID[:GID] is supported (pyko does not read user names from the base image); write e.g. --chown=1000:1000"
+        )),
+    }
 }
 
 /// `pip install …` / `pip3 install …` / `python[3] -m pip install …` →
@@ -446,8 +533,18 @@ mod tests {
             ),
             ("FROM a\nRUN pip install -e .\n", "-e cannot be honoured"),
             ("FROM a\nFROM b\n", "multi-stage"),
-            ("FROM a\nCOPY app.py /x/\n", "only `COPY . .`"),
-            ("FROM a\nCOPY --chown=1 . .\n", "--chown"),
+            ("FROM a\nCOPY --chown=app . .\n", "only numeric UID[:GID]"),
+            ("FROM a\nCOPY --chmod=9 a b\n", "--chmod=9"),
+            ("FROM a\nCOPY --from=build /x /y\n", "multi-stage"),
+            (
+                "FROM a\nADD https://example.invalid/x.tgz /x/\n",
+                "ADD of the URL",
+            ),
+            (
+                "FROM a\nCOPY a b c\n",
+                "D:2: COPY a b c: with more than one source",
+            ),
+            ("FROM a\nCOPY onlyone\n", "expected COPY SRC... DEST"),
             ("FROM a\nHEALTHCHECK CMD true\n", "HEALTHCHECK"),
         ] {
             let e = parse(Path::new("D"), bad, Path::new("/c"), &[])
@@ -455,5 +552,52 @@ mod tests {
                 .to_string();
             assert!(e.contains(what), "{bad:?}: {e}");
         }
+    }
+
+    #[test]
+    fn copies_of_local_paths() {
+        let text = "FROM a\nWORKDIR /app\nCOPY requirements.txt ./\nCOPY . .\nCOPY --chown=1000 --chmod=0640 config.ini /etc/app/\nADD [\"a b.txt\", \"c.txt\", \"data/\"]\nCOPY --link src/ src\nCOPY --chown=1:2 . .\n";
+        let df = parse(Path::new("D"), text, Path::new("/c"), &[]).unwrap();
+        assert!(df.copies_context);
+        assert_eq!(df.copies_before_context, 1);
+        let got: Vec<_> = df
+            .copies
+            .iter()
+            .map(|c| {
+                (
+                    c.sources.join(","),
+                    c.dest.as_str(),
+                    c.dest_is_dir,
+                    c.owner,
+                    c.mode,
+                    c.add,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "requirements.txt".into(),
+                    "/app/./",
+                    true,
+                    None,
+                    None,
+                    false
+                ),
+                (
+                    "config.ini".into(),
+                    "/etc/app/",
+                    true,
+                    Some((1000, 1000)),
+                    Some(0o640),
+                    false
+                ),
+                ("a b.txt,c.txt".into(), "/app/data/", true, None, None, true),
+                ("src/".into(), "/app/src", false, None, None, false),
+                (".".into(), "/app/.", true, Some((1, 2)), None, false),
+            ]
+        );
+        assert_eq!(df.copies[0].origin, "D:3: COPY requirements.txt ./");
     }
 }

@@ -101,6 +101,8 @@ pub struct BuildSpec {
     pub epoch: u64,
     /// `--venv DIR`: install into a virtual environment at DIR in the image.
     pub venv: Option<String>,
+    /// Dockerfile COPY/ADD of local paths besides `COPY . .`: app layer too.
+    pub copies: Option<crate::layer::copy::Copies>,
 }
 
 /// `linux/amd64`, `linux/arm/v7`.

@@ -71,67 +71,74 @@ pub fn app_entries(
             }
             continue;
         }
-        let meta = item.metadata().map_err(|e| LayerError::Unreadable {
-            path: path.to_path_buf(),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("stat failed")),
-        })?;
-        let mode = meta.permissions().mode() & 0o7777;
         let target = if dest.is_empty() {
             rel.clone()
         } else {
             format!("{dest}/{rel}")
         };
-        let node = if ft.is_dir() {
-            Node::Dir
-        } else if ft.is_file() {
-            // Open now so a permission problem is reported here, with the
-            // path, rather than halfway through writing the layer.
-            fs::File::open(path).map_err(|source| LayerError::Unreadable {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            Node::File {
-                size: meta.len(),
-                contents: Box::new(DiskFile(path.to_path_buf())),
-            }
-        } else if ft.is_symlink() {
-            let link = fs::read_link(path).map_err(|source| LayerError::Unreadable {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            let target = link.to_str().ok_or_else(|| LayerError::NonUtf8Path {
-                path: path.to_path_buf(),
-            })?;
-            Node::Symlink {
-                target: target.to_string(),
-            }
-        } else {
-            let kind = if ft.is_socket() {
-                "socket"
-            } else if ft.is_fifo() {
-                "named pipe (FIFO)"
-            } else if ft.is_block_device() {
-                "block device"
-            } else if ft.is_char_device() {
-                "character device"
-            } else {
-                "special file"
-            };
-            return Err(LayerError::SpecialFile {
-                path: path.to_path_buf(),
-                kind,
-            });
-        };
-        entries.push(Entry {
-            path: target,
-            mode: if ft.is_symlink() { 0o777 } else { mode },
-            node,
-            owner,
-        });
+        let mut e = entry_for(path, target)?;
+        e.owner = owner;
+        entries.push(e);
     }
     Ok(entries)
+}
+
+/// One path on disk as a layer entry at `target`, owned by 0:0: its own
+/// permission bits, symlinks kept as symlinks, special files an error.
+pub(super) fn entry_for(path: &Path, target: String) -> Result<Entry, LayerError> {
+    let meta = fs::symlink_metadata(path).map_err(|source| LayerError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let ft = meta.file_type();
+    let mode = meta.permissions().mode() & 0o7777;
+    let node = if ft.is_dir() {
+        Node::Dir
+    } else if ft.is_file() {
+        // Open now so a permission problem is reported here, with the
+        // path, rather than halfway through writing the layer.
+        fs::File::open(path).map_err(|source| LayerError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Node::File {
+            size: meta.len(),
+            contents: Box::new(DiskFile(path.to_path_buf())),
+        }
+    } else if ft.is_symlink() {
+        let link = fs::read_link(path).map_err(|source| LayerError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let target = link.to_str().ok_or_else(|| LayerError::NonUtf8Path {
+            path: path.to_path_buf(),
+        })?;
+        Node::Symlink {
+            target: target.to_string(),
+        }
+    } else {
+        let kind = if ft.is_socket() {
+            "socket"
+        } else if ft.is_fifo() {
+            "named pipe (FIFO)"
+        } else if ft.is_block_device() {
+            "block device"
+        } else if ft.is_char_device() {
+            "character device"
+        } else {
+            "special file"
+        };
+        return Err(LayerError::SpecialFile {
+            path: path.to_path_buf(),
+            kind,
+        });
+    };
+    Ok(Entry {
+        path: target,
+        mode: if ft.is_symlink() { 0o777 } else { mode },
+        node,
+        owner: None,
+    })
 }
 
 #[cfg(test)]

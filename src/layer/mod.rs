@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use crate::digest::Digest;
 
 pub mod app;
+pub mod copy;
 pub mod dockerignore;
 pub mod writer;
 

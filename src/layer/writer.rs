@@ -68,6 +68,8 @@ pub enum LayerError {
     },
     #[error("{path} is not valid UTF-8; rename it (image paths must be UTF-8 here)")]
     NonUtf8Path { path: PathBuf },
+    #[error("{origin}: {message}")]
+    Copy { origin: String, message: String },
 }
 
 /// Uncompressed bytes per gzip member. Changing it changes every layer
