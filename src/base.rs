@@ -66,6 +66,16 @@ pub(crate) struct PlatformJson {
     variant: Option<String>,
 }
 
+impl PlatformJson {
+    pub(crate) fn to_platform(&self) -> Platform {
+        Platform {
+            os: self.os.clone(),
+            architecture: self.architecture.clone(),
+            variant: self.variant.clone(),
+        }
+    }
+}
+
 #[derive(serde::Deserialize)]
 pub(crate) struct IndexJson {
     pub(crate) manifests: Vec<Descriptor>,

@@ -46,8 +46,8 @@ pub enum BuildError {
     Output(#[from] output::OutputError),
     #[error("platform {0}: {1}")]
     Platform(String, Box<BuildError>),
-    #[error("--platform with several platforms writes an OCI index, which pyko writes to --push and --oci-layout but not yet to --tarball; build one platform per --tarball")]
-    MultiPlatformOutput,
+    #[error("--platform all: {0}")]
+    NoPlatformFits(String),
     #[error("app directory {0}: not found or not a directory; --app takes the directory to copy into the image")]
     AppDir(PathBuf),
     #[error(transparent)]
@@ -156,7 +156,7 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
         }
         None => None,
     };
-    if spec.platforms.len() > 1 {
+    if spec.platforms.len() > 1 || spec.all_platforms {
         return crate::multi::build_index(spec, ui, &client, &cache, app_layer.as_ref());
     }
     let (image, deps_cached) = platform_image(

@@ -123,7 +123,8 @@ pub struct BuildArgs {
     #[arg(long)]
     pub user: Option<String>,
     /// Platform(s) to build [default: linux/amd64], or a comma list (one
-    /// image each, pushed behind an OCI index).
+    /// image each, pushed behind an OCI index), or `all`: every platform of
+    /// the base that the wheels can serve.
     #[arg(long)]
     pub platform: Option<String>,
     /// Target Python X.Y when the base image does not say.
@@ -239,6 +240,12 @@ impl BuildArgs {
                         .into(),
             });
         }
+        let all_platforms = platform.trim() == "all";
+        let platform = if all_platforms {
+            "linux/amd64".to_string()
+        } else {
+            platform
+        };
         let platforms = platform
             .split(',')
             .map(|p| spec::parse_platform(p.trim()))
@@ -258,6 +265,7 @@ impl BuildArgs {
             },
             platform: platforms[0].clone(),
             platforms,
+            all_platforms,
             wheels: match (self.requirements, self.lock) {
                 (None, None) if inline_requirements.is_some() && self.wheels.is_none() => {
                     WheelInput::Requirements {

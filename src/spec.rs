@@ -82,6 +82,9 @@ pub struct BuildSpec {
     /// Every platform asked for (`--platform a,b`), `platform` first; more
     /// than one builds an image per platform behind an OCI index.
     pub platforms: Vec<Platform>,
+    /// `--platform all`: every platform of the base the wheels can serve
+    /// (`platforms` is then worked out from the base at build time).
+    pub all_platforms: bool,
     /// Where the wheels come from: a directory, a requirements file or a lock.
     pub wheels: crate::lock::WheelInput,
     pub app: Option<PathBuf>,

@@ -113,22 +113,14 @@ fn so_machines(blob: &Path) -> Vec<(String, u16)> {
     out
 }
 
-#[test]
-fn amd64_and_arm64_behind_one_index() {
-    for t in ["skopeo", "curl"] {
-        fixtures::require_tool(t);
-    }
-    let (arm64_layout, arm64_wheels) = arm64_fixture();
-    let reg = Registry::start();
-    let base = push_multi_base(&reg, &arm64_layout);
-
-    // One wheel dir: numpy for both architectures plus a pure wheel.
-    let tmp = tempfile::tempdir().unwrap();
-    let wheels = tmp.path().join("wheels");
+/// (numpy for both architectures plus a pure wheel, the same without the
+/// aarch64 numpy) under `dir`.
+fn wheel_dirs(dir: &Path, arm64_wheels: &Path) -> (PathBuf, PathBuf) {
+    let wheels = dir.join("wheels");
     std::fs::create_dir(&wheels).unwrap();
     let mut copied = 0;
-    for dir in [fixtures::wheelhouse(), arm64_wheels] {
-        for p in std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()) {
+    for d in [fixtures::wheelhouse(), arm64_wheels.to_path_buf()] {
+        for p in std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()) {
             let n = p.file_name().unwrap().to_string_lossy().into_owned();
             if n.starts_with("numpy-") || n.starts_with("packaging-") {
                 std::fs::copy(&p, wheels.join(&n)).unwrap();
@@ -137,9 +129,7 @@ fn amd64_and_arm64_behind_one_index() {
         }
     }
     assert_eq!(copied, 3, "numpy x86_64 + aarch64, packaging");
-
-    // Without the arm64 wheel, the arm64 platform fails naming it.
-    let only_amd64 = tmp.path().join("only-amd64");
+    let only_amd64 = dir.join("only-amd64");
     std::fs::create_dir(&only_amd64).unwrap();
     for p in std::fs::read_dir(&wheels)
         .unwrap()
@@ -149,6 +139,20 @@ fn amd64_and_arm64_behind_one_index() {
             std::fs::copy(&p, only_amd64.join(p.file_name().unwrap())).unwrap();
         }
     }
+    (wheels, only_amd64)
+}
+
+#[test]
+fn amd64_and_arm64_behind_one_index() {
+    for t in ["skopeo", "curl"] {
+        fixtures::require_tool(t);
+    }
+    let (arm64_layout, arm64_wheels) = arm64_fixture();
+    let reg = Registry::start();
+    let base = push_multi_base(&reg, &arm64_layout);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (wheels, only_amd64) = wheel_dirs(tmp.path(), &arm64_wheels);
     let dest = format!("{}/demo/multi:1", reg.host);
     let layout = tmp.path().join("layout");
     let cache = tmp.path().join("cache");
@@ -274,4 +278,278 @@ fn amd64_and_arm64_behind_one_index() {
             "{arch}: every .so is e_machine {machine}: {sos:?}"
         );
     }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+fn archs(index: &serde_json::Value) -> Vec<String> {
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["platform"]["architecture"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `--platform all` finds both platforms in the base, and the tarball
+/// carries the whole index for OCI readers plus the host's image for
+/// `docker load`; with only x86_64 numpy, `all` skips arm64 and says why.
+#[test]
+fn platform_all_into_one_tarball() {
+    for t in ["skopeo", "curl", "podman"] {
+        fixtures::require_tool(t);
+    }
+    assert_eq!(
+        std::env::consts::ARCH,
+        "x86_64",
+        "the tarball's Docker image is the host's platform; this test expects an amd64 host"
+    );
+    let (arm64_layout, arm64_wheels) = arm64_fixture();
+    let reg = Registry::start();
+    let base = push_multi_base(&reg, &arm64_layout);
+    let tmp = tempfile::tempdir().unwrap();
+    let (wheels, only_amd64) = wheel_dirs(tmp.path(), &arm64_wheels);
+    let cache = tmp.path().join("cache");
+    let tar = tmp.path().join("multi.tar");
+    let out = pyko(
+        &[
+            "build",
+            "--from",
+            &base,
+            "--platform",
+            "all",
+            "--wheels",
+            wheels.to_str().unwrap(),
+            "--cmd",
+            "python3.11 -c 'import numpy'",
+            "--tarball",
+            tar.to_str().unwrap(),
+            "--tag",
+            "localhost/multi:1",
+        ],
+        &cache,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "pyko failed:\n{stderr}");
+    assert!(!stderr.contains("skipping"), "{stderr}");
+    let archive = format!("oci-archive:{}", tar.display());
+
+    // index.json names one index, which lists both platforms.
+    let raw = run(Command::new("skopeo").args(["inspect", "--raw", &archive]));
+    let index = json(&raw);
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    assert_eq!(archs(&index), ["amd64", "arm64"]);
+    let index_digest = sha256(raw.as_bytes());
+    let mut ar = tar::Archive::new(std::fs::File::open(&tar).unwrap());
+    let mut files = std::collections::BTreeMap::new();
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        if e.header().size().unwrap() < 1 << 16 && !path.ends_with('/') {
+            let mut s = String::new();
+            e.read_to_string(&mut s).unwrap();
+            files.insert(path, s);
+        }
+    }
+    let top = json(&files["index.json"]);
+    assert_eq!(top["manifests"][0]["digest"], index_digest.as_str());
+    assert_eq!(
+        top["manifests"][0]["annotations"]["io.containerd.image.name"],
+        "localhost/multi:1"
+    );
+    let amd64_manifest = index["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Docker's manifest.json: only the amd64 image, under the tag.
+    let docker = json(&files["manifest.json"]);
+    assert_eq!(docker.as_array().unwrap().len(), 1, "{docker}");
+    assert_eq!(
+        docker[0]["RepoTags"],
+        serde_json::json!(["localhost/multi:1"])
+    );
+    let cfg = json(&run(Command::new("skopeo").args([
+        "inspect",
+        "--config",
+        &format!("docker-archive:{}", tar.display()),
+    ])));
+    assert_eq!(cfg["architecture"], "amd64");
+    let copied = tmp.path().join("from-docker-archive");
+    run(Command::new("skopeo").args([
+        "copy",
+        "--quiet",
+        &format!("docker-archive:{}", tar.display()),
+        &format!("oci:{}:x", copied.display()),
+    ]));
+    let cfg_path = format!(
+        "blobs/sha256/{}",
+        docker[0]["Config"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+    );
+    let amd64_cfg_digest = format!("sha256:{}", cfg_path.rsplit('/').next().unwrap());
+    let copied_cfg = json(&run(Command::new("skopeo").args([
+        "inspect",
+        "--config",
+        &format!("oci:{}:x", copied.display()),
+    ])));
+    assert_eq!(copied_cfg, cfg);
+
+    // Each platform out of the archive, as its own image.
+    for (arch, machine) in [("arm64", 183u16), ("amd64", 62)] {
+        let dir = tmp.path().join(format!("oci-{arch}"));
+        run(Command::new("skopeo").args([
+            "--override-arch",
+            arch,
+            "copy",
+            "--quiet",
+            &archive,
+            &format!("oci:{}:x", dir.display()),
+        ]));
+        let cfg = json(&run(Command::new("skopeo").args([
+            "inspect",
+            "--config",
+            &format!("oci:{}:x", dir.display()),
+        ])));
+        assert_eq!(cfg["architecture"], arch);
+        let m = json(&run(Command::new("skopeo").args([
+            "inspect",
+            "--raw",
+            &format!("oci:{}:x", dir.display()),
+        ])));
+        if arch == "amd64" {
+            assert_eq!(m["config"]["digest"], amd64_cfg_digest.as_str());
+        }
+        let deps = m["layers"].as_array().unwrap().last().unwrap()["digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:")
+            .to_string();
+        let sos = so_machines(&dir.join("blobs/sha256").join(deps));
+        assert!(sos.len() > 10, "numpy's extension modules: {sos:?}");
+        assert!(sos.iter().all(|(_, m)| *m == machine), "{arch}: {sos:?}");
+    }
+
+    // podman loads it, and gets the host's (amd64) image.
+    let root = tmp.path().join("podman");
+    let podman = |args: &[&str]| {
+        let mut c = Command::new("podman");
+        c.arg("--root")
+            .arg(root.join("root"))
+            .arg("--runroot")
+            .arg(root.join("runroot"))
+            .args([
+                "--storage-driver",
+                "vfs",
+                "--cgroup-manager",
+                "cgroupfs",
+                "--events-backend",
+                "file",
+            ])
+            .args(args);
+        run(&mut c)
+    };
+    let loaded = podman(&["load", "-i", tar.to_str().unwrap()]);
+    assert!(loaded.contains("localhost/multi:1"), "{loaded}");
+    let info = json(&podman(&["image", "inspect", "localhost/multi:1"]));
+    assert_eq!(info[0]["Architecture"], "amd64", "{info}");
+    assert_eq!(
+        info[0]["Config"]["Cmd"],
+        serde_json::json!(["/bin/sh", "-c", "python3.11 -c 'import numpy'"])
+    );
+
+    // Only x86_64 numpy: arm64 is skipped, named with the package.
+    let layout = tmp.path().join("layout-amd64");
+    let out = pyko(
+        &[
+            "build",
+            "--from",
+            &base,
+            "--platform",
+            "all",
+            "--wheels",
+            only_amd64.to_str().unwrap(),
+            "--cmd",
+            "python3.11 -c 'import numpy'",
+            "--oci-layout",
+            layout.to_str().unwrap(),
+            "--tag",
+            "one",
+        ],
+        &cache,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "pyko failed:\n{stderr}");
+    let note = stderr
+        .lines()
+        .find(|l| l.contains("skipping"))
+        .unwrap_or_else(|| panic!("no skip note:\n{stderr}"));
+    assert!(
+        note.contains("linux/arm64") && note.contains("numpy"),
+        "{note}"
+    );
+    let raw = run(Command::new("skopeo").args([
+        "inspect",
+        "--raw",
+        &format!("oci:{}:one", layout.display()),
+    ]));
+    let index = json(&raw);
+    assert_eq!(archs(&index), ["amd64"]);
+    // The same amd64 layers as in the two-platform tarball (the config's
+    // history counts the wheels in the directory, so it differs).
+    let here = index["manifests"][0]["digest"].as_str().unwrap();
+    let local =
+        json(&std::fs::read_to_string(layout.join("blobs/sha256").join(&here[7..])).unwrap());
+    let there = json(&files[&format!("blobs/sha256/{}", &amd64_manifest[7..])]);
+    assert_eq!(local["layers"], there["layers"]);
+    assert_eq!(local["layers"].as_array().unwrap().len(), 2, "{local}");
+
+    // A wheel for neither platform: an error naming both.
+    let neither = tmp.path().join("neither");
+    std::fs::create_dir(&neither).unwrap();
+    for p in std::fs::read_dir(&only_amd64)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+    {
+        let n = p
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace("x86_64", "s390x");
+        std::fs::copy(&p, neither.join(n)).unwrap();
+    }
+    let out = pyko(
+        &[
+            "build",
+            "--from",
+            &base,
+            "--platform",
+            "all",
+            "--wheels",
+            neither.to_str().unwrap(),
+            "--oci-layout",
+            tmp.path().join("none").to_str().unwrap(),
+        ],
+        &cache,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    let last = stderr
+        .rsplit_once("--platform all:")
+        .map(|x| x.1)
+        .unwrap_or("");
+    assert!(
+        last.contains("linux/amd64") && last.contains("linux/arm64"),
+        "{stderr}"
+    );
 }

@@ -131,6 +131,27 @@ pub(crate) fn manifest_descriptor(image: &Image, annotations: &[(&str, &str)]) -
     d
 }
 
+/// An `index.json` entry naming an OCI index blob.
+pub(crate) fn index_descriptor(
+    digest: &Digest,
+    size: usize,
+    annotations: &[(&str, &str)],
+) -> Value {
+    let mut d = json!({
+        "mediaType": MEDIA_TYPE_OCI_INDEX,
+        "digest": digest.as_str(),
+        "size": size,
+    });
+    if !annotations.is_empty() {
+        let map: serde_json::Map<String, Value> = annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        d["annotations"] = Value::Object(map);
+    }
+    d
+}
+
 pub(crate) fn index_json(manifests: Vec<Value>) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "schemaVersion": 2,
@@ -172,14 +193,10 @@ pub fn write_layout_index(
     }
     let mut blobs = collect_blobs(images)?;
     let digest = Digest::of_bytes(index);
-    let mut d = json!({
-        "mediaType": MEDIA_TYPE_OCI_INDEX,
-        "digest": digest.as_str(),
-        "size": index.len(),
-    });
-    if let Some(n) = name {
-        d["annotations"] = json!({ REF_NAME_ANNOTATION: n });
-    }
+    let d = match name {
+        Some(n) => index_descriptor(&digest, index.len(), &[(REF_NAME_ANNOTATION, n)]),
+        None => index_descriptor(&digest, index.len(), &[]),
+    };
     blobs.push(OutBlob {
         digest,
         size: index.len() as u64,

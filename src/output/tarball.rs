@@ -12,9 +12,11 @@ use std::path::Path;
 
 use serde_json::json;
 
+use serde_json::Value;
+
 use super::layout::{
-    collect_blobs, index_json, io_err, manifest_descriptor, BlobData, OutputError, OCI_LAYOUT_FILE,
-    REF_NAME_ANNOTATION,
+    collect_blobs, index_descriptor, index_json, io_err, manifest_descriptor, BlobData, OutBlob,
+    OutputError, OCI_LAYOUT_FILE, REF_NAME_ANNOTATION,
 };
 use crate::image::Image;
 
@@ -85,14 +87,79 @@ fn full_name(rt: &RepoTag) -> String {
 /// A file is written beside `dest` and renamed into place, so a failed or
 /// interrupted build never leaves a truncated tarball under the final name.
 pub fn write_tarball(dest: &Path, image: &Image, repo_tags: &[String]) -> Result<(), OutputError> {
-    let tags = repo_tags
-        .iter()
-        .map(|t| parse_repo_tag(t))
-        .collect::<Result<Vec<_>, _>>()?;
+    let tags = parse_tags(repo_tags)?;
+    let blobs = collect_blobs([image])?;
+    let manifests = tagged(&tags, |a| manifest_descriptor(image, a));
+    persist(dest, |out| {
+        write_tar(out, blobs, &index_json(manifests), image, &tags)
+    })
+}
+
+/// Writes several platforms' `images` behind their OCI index (`index`, the
+/// blob over them) as one tarball, shaped as `docker save` of a
+/// multi-platform image writes it since Docker 25: `index.json` names the
+/// index (what `skopeo copy --all oci-archive:` and containerd read), and
+/// Docker's `manifest.json` lists only `docker_image`, the one image an
+/// engine without multi-platform storage (and `docker-archive:`) can load.
+pub fn write_tarball_index(
+    dest: &Path,
+    images: &[Image],
+    index: &[u8],
+    docker_image: &Image,
+    repo_tags: &[String],
+) -> Result<(), OutputError> {
+    if images.is_empty() {
+        return Err(OutputError::NoImages);
+    }
+    let tags = parse_tags(repo_tags)?;
+    let mut blobs = collect_blobs(images)?;
+    let digest = crate::digest::Digest::of_bytes(index);
+    let manifests = tagged(&tags, |a| index_descriptor(&digest, index.len(), a));
+    let pos = blobs.partition_point(|b| b.digest < digest);
+    if blobs.get(pos).is_none_or(|b| b.digest != digest) {
+        blobs.insert(
+            pos,
+            OutBlob {
+                digest,
+                size: index.len() as u64,
+                data: BlobData::Bytes(index.to_vec()),
+            },
+        );
+    }
+    persist(dest, |out| {
+        write_tar(out, blobs, &index_json(manifests), docker_image, &tags)
+    })
+}
+
+fn parse_tags(repo_tags: &[String]) -> Result<Vec<RepoTag>, OutputError> {
+    repo_tags.iter().map(|t| parse_repo_tag(t)).collect()
+}
+
+/// One `index.json` entry per tag, named as containerd and Docker ≥ 25
+/// name them; a single unnamed entry without tags.
+fn tagged(tags: &[RepoTag], descriptor: impl Fn(&[(&str, &str)]) -> Value) -> Vec<Value> {
+    if tags.is_empty() {
+        return vec![descriptor(&[])];
+    }
+    tags.iter()
+        .map(|t| {
+            let full = full_name(t);
+            descriptor(&[
+                (CONTAINERD_NAME_ANNOTATION, &full),
+                (REF_NAME_ANNOTATION, &t.tag),
+            ])
+        })
+        .collect()
+}
+
+fn persist(
+    dest: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), OutputError>,
+) -> Result<(), OutputError> {
     if dest == Path::new("-") {
         let stdout = io::stdout();
         let mut out = io::BufWriter::with_capacity(1 << 20, stdout.lock());
-        write_tar(&mut out, image, &tags)?;
+        write(&mut out)?;
         return out.flush().map_err(io_err(Path::new("<stdout>")));
     }
     let parent = match dest.parent() {
@@ -105,7 +172,7 @@ pub fn write_tarball(dest: &Path, image: &Image, repo_tags: &[String]) -> Result
         .map_err(io_err(parent))?;
     {
         let mut out = io::BufWriter::with_capacity(1 << 20, tmp.as_file());
-        write_tar(&mut out, image, &tags)?;
+        write(&mut out)?;
         out.flush().map_err(io_err(tmp.path()))?;
     }
     tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
@@ -152,8 +219,13 @@ fn header(path: &str, size: u64, dir: bool) -> tar::Header {
     h
 }
 
-fn write_tar<W: Write>(out: W, image: &Image, tags: &[RepoTag]) -> Result<(), OutputError> {
-    let blobs = collect_blobs([image])?;
+fn write_tar(
+    out: &mut dyn Write,
+    blobs: Vec<OutBlob>,
+    index: &[u8],
+    image: &Image,
+    tags: &[RepoTag],
+) -> Result<(), OutputError> {
     let config = image.config_blob();
     let blob_path = |hex: &str| format!("blobs/sha256/{hex}");
 
@@ -173,23 +245,6 @@ fn write_tar<W: Write>(out: W, image: &Image, tags: &[RepoTag]) -> Result<(), Ou
         }
     }
     let repositories = serde_json::to_vec(&repositories).expect("a JSON value serializes");
-    let manifests = if tags.is_empty() {
-        vec![manifest_descriptor(image, &[])]
-    } else {
-        tags.iter()
-            .map(|t| {
-                let full = full_name(t);
-                manifest_descriptor(
-                    image,
-                    &[
-                        (CONTAINERD_NAME_ANNOTATION, &full),
-                        (REF_NAME_ANNOTATION, &t.tag),
-                    ],
-                )
-            })
-            .collect()
-    };
-    let index = index_json(manifests);
 
     let mut ar = tar::Builder::new(out);
     let w = |e: io::Error| io_err(Path::new("<tarball>"))(e);
@@ -215,7 +270,7 @@ fn write_tar<W: Write>(out: W, image: &Image, tags: &[RepoTag]) -> Result<(), Ou
         ar.append(&header(path, bytes.len() as u64, false), bytes)
             .map_err(w)
     };
-    small("index.json", &index)?;
+    small("index.json", index)?;
     small("manifest.json", &manifest_json)?;
     small("oci-layout", OCI_LAYOUT_FILE)?;
     if !tags.is_empty() && !image.layers.is_empty() {
