@@ -266,7 +266,9 @@ pub(crate) fn platform_image(
     let mut image = base.image.clone();
     let mut added = vec![(
         deps.0.clone(),
-        format!("pyko: install {} wheels", wheels.len()),
+        // Names the scheme, not a wheel count: a wheel dir shared by several
+        // platforms must not change one platform's config digest.
+        format!("pyko: pip install into {}", target.scheme.purelib),
     )];
     image.layers.push(ImageLayer {
         layer: deps.0,
