@@ -43,7 +43,7 @@ pub fn fetch_wheels(
     ui: &Reporter,
 ) -> Result<FetchedWheels, LockError> {
     let tags = Tags::for_target(target)?;
-    let env = marker_environment(target, &tags);
+    let env = marker_environment(&tags);
     let (pins, index_urls, local, requested) = match input {
         WheelInput::Dir(dir) => {
             return Ok(FetchedWheels {

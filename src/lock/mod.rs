@@ -13,11 +13,10 @@ pub mod uvlock;
 use std::path::PathBuf;
 
 use pep440_rs::Version;
-use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder};
+use pep508_rs::MarkerEnvironment;
 
 use crate::cache::CacheError;
 use crate::index::IndexError;
-use crate::target::PythonTarget;
 use crate::wheel::{Tags, WheelError};
 
 pub use fetch::{fetch_wheels, select_wheel, FetchedWheels};
@@ -156,29 +155,10 @@ pub struct HashMismatch {
     pub allowed: String,
 }
 
-/// The marker environment of the target interpreter, so `; sys_platform
-/// == "linux"` and `; platform_machine == "aarch64"` are decided for the
-/// image, not the host.
-pub fn marker_environment(target: &PythonTarget, tags: &Tags) -> MarkerEnvironment {
-    let version = format!("{}.{}", target.major, target.minor);
-    // The patch level is not known without running the interpreter; `.0`
-    // makes `python_full_version >= "3.11.0"` true and anything finer-grained
-    // conservative.
-    let full = format!("{version}.0");
-    MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
-        implementation_name: "cpython",
-        implementation_version: &full,
-        os_name: "posix",
-        platform_machine: tags.machine(),
-        platform_python_implementation: "CPython",
-        platform_release: "",
-        platform_system: "Linux",
-        platform_version: "",
-        python_full_version: &full,
-        python_version: &version,
-        sys_platform: "linux",
-    })
-    .expect("X.Y.0 is a valid version")
+/// The marker environment of the target interpreter (the installer's own,
+/// so a lock and the completeness check never disagree about a marker).
+pub fn marker_environment(tags: &Tags) -> MarkerEnvironment {
+    crate::wheel::marker_environment(tags)
 }
 
 #[cfg(test)]

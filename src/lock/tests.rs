@@ -31,7 +31,7 @@ fn target(arch: &str) -> PythonTarget {
 fn env(arch: &str) -> (Tags, MarkerEnvironment) {
     let t = target(arch);
     let tags = Tags::for_target(&t).unwrap();
-    let env = marker_environment(&t, &tags);
+    let env = marker_environment(&tags);
     (tags, env)
 }
 

@@ -18,7 +18,7 @@ use super::WheelError;
 /// Marker values for the target. Only `X.Y` of the Python is known, so
 /// `python_full_version` is `X.Y.0`; release/version strings are unknown and
 /// left empty.
-fn marker_environment(tags: &Tags) -> MarkerEnvironment {
+pub fn marker_environment(tags: &Tags) -> MarkerEnvironment {
     let version = tags.python_version();
     let full = format!("{version}.0");
     MarkerEnvironment::try_from(MarkerEnvironmentBuilder {

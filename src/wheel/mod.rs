@@ -22,6 +22,7 @@ mod record;
 mod select;
 mod tags;
 
+pub use check::marker_environment;
 pub use dir::find_wheels;
 pub use error::{IncompatibleWheel, WheelError};
 pub use filename::{normalize_name, WheelFilename};
