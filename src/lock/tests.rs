@@ -1,3 +1,4 @@
+use crate::target::PythonTarget;
 use std::path::Path;
 
 use super::*;
