@@ -1,9 +1,8 @@
-use crate::target::PythonTarget;
 use std::path::Path;
 
 use super::*;
 use crate::image::Platform;
-use crate::target::{Libc, Scheme};
+use crate::target::{Libc, PythonTarget, Scheme};
 
 fn target(arch: &str) -> PythonTarget {
     PythonTarget {
