@@ -5,33 +5,12 @@
 
 mod common;
 
+use common::run::{json, pyko, skopeo};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use common::fixtures::{self, Flavour, BASE_TAG};
-
-fn pyko(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyko"))
-        .args(args)
-        .env("PYKO_CACHE_DIR", cache)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .expect("run pyko")
-}
-
-fn skopeo(args: &[&str]) -> String {
-    let out = Command::new("skopeo").args(args).output().expect("skopeo");
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn json(s: &str) -> serde_json::Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
-}
 
 fn small_wheels(dir: &Path) -> PathBuf {
     let w = dir.join("wheels");

@@ -4,20 +4,13 @@
 
 mod common;
 
+use common::run::{json, pyko, skopeo};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::fixtures::{self, Flavour};
 use common::registry::Registry;
-
-fn pyko(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyko"))
-        .args(args)
-        .env("PYKO_CACHE_DIR", cache)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .expect("run pyko")
-}
 
 fn ok(out: &Output) -> String {
     assert!(
@@ -27,23 +20,6 @@ fn ok(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn skopeo(args: &[&str]) -> String {
-    let out = Command::new("skopeo")
-        .args(args)
-        .output()
-        .expect("skopeo (see .ci/run)");
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn json(s: &str) -> serde_json::Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
 }
 
 fn sha256_file(p: &Path) -> String {

@@ -6,4 +6,5 @@ pub mod fixtures;
 pub mod image;
 pub mod index;
 pub mod registry;
+pub mod run;
 pub mod token;
