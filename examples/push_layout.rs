@@ -7,9 +7,9 @@
 use std::path::PathBuf;
 
 use pyko::cache::Cache;
-use pyko::digest::Digest;
-use pyko::image::{BlobSource, Image, ImageLayer};
-use pyko::layer::Layer;
+use pyko::oci::digest::Digest;
+use pyko::oci::Layer;
+use pyko::oci::{BlobSource, Image, ImageLayer};
 use pyko::registry::{Client, ClientOptions};
 
 fn main() -> anyhow::Result<()> {

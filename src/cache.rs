@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
-use crate::digest::{Digest, HashingWriter};
+use crate::oci::digest::{Digest, HashingWriter};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {

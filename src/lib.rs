@@ -1,25 +1,20 @@
 //! pyko: build OCI images for Python applications without a daemon.
 //!
-//! The modules follow the pipeline in DESIGN.md, data flowing one way:
-//! `spec` (inputs) → `base` → `target` → `wheel` + `layer` → `image` →
-//! `output`; `build` wires them together.
+//! The modules follow the pipeline in DESIGN.md, data flowing one way (see
+//! docs/architecture.md):
+//!
+//! `inputs` → `base` → `target` → `sources` → `wheel` + `layer` → `oci` →
+//! `output`; `build` wires them, `ui` reports progress.
 
 pub mod base;
-pub mod base_disk;
 pub mod build;
 pub mod cache;
-pub mod cli;
-pub mod digest;
-pub mod dockerfile;
-pub mod image;
-pub mod index;
+pub mod inputs;
 pub mod layer;
-pub mod lock;
-pub mod multi;
+pub mod oci;
 pub mod output;
-pub mod reference;
 pub mod registry;
-pub mod spec;
+pub mod sources;
 pub mod target;
-pub mod venv;
+pub mod ui;
 pub mod wheel;

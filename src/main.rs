@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use pyko::build::{build, Reporter};
-use pyko::cli::{Cli, Cmd};
+use pyko::build::build;
+use pyko::inputs::cli::{Cli, Cmd};
+use pyko::ui::Reporter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -49,7 +50,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn login(args: pyko::cli::LoginArgs, ui: &Reporter) -> anyhow::Result<()> {
+fn login(args: pyko::inputs::cli::LoginArgs, ui: &Reporter) -> anyhow::Result<()> {
     use std::io::Read;
     if !args.password_stdin {
         anyhow::bail!(

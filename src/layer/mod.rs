@@ -9,17 +9,12 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::digest::Digest;
-
 pub mod app;
 pub mod copy;
 pub mod dockerignore;
 pub mod writer;
 
 pub use writer::{write_layer, LayerError, LayerOptions};
-
-/// The OCI media type of a gzip-compressed layer.
-pub const MEDIA_TYPE_TAR_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
 /// Streams a regular file's bytes into a layer. Implementations verify what
 /// they stream (e.g. against a wheel's RECORD) and fail with an error that
@@ -92,15 +87,4 @@ impl Entry {
             owner: None,
         }
     }
-}
-
-/// A finished layer blob.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct Layer {
-    /// Digest of the compressed blob (what manifests reference).
-    pub digest: Digest,
-    /// Digest of the uncompressed tar (what `rootfs.diff_ids` lists).
-    pub diff_id: Digest,
-    pub size: u64,
-    pub media_type: String,
 }

@@ -17,9 +17,11 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use sha2::{Digest as _, Sha256};
 
-use super::{Entry, Layer, Node, MEDIA_TYPE_TAR_GZIP};
+use super::{Entry, Node};
 use crate::cache::{Cache, CacheError};
-use crate::digest::{Digest, HashingWriter};
+use crate::oci::digest::{Digest, HashingWriter};
+use crate::oci::media_types;
+use crate::oci::Layer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LayerError {
@@ -176,7 +178,7 @@ pub fn write_layer(
             digest,
             diff_id,
             size,
-            media_type: MEDIA_TYPE_TAR_GZIP.to_string(),
+            media_type: media_types::OCI_LAYER_TAR_GZIP.to_string(),
         },
         path,
     ))
@@ -580,7 +582,7 @@ mod tests {
     fn sorted_parents_added_long_names_and_diff_id() {
         let (cache, _g) = Cache::ephemeral().unwrap();
         let (layer, path) = write_layer(sample(), &opts(), &cache).unwrap();
-        assert_eq!(layer.media_type, MEDIA_TYPE_TAR_GZIP);
+        assert_eq!(layer.media_type, media_types::OCI_LAYER_TAR_GZIP);
         let (tar_bytes, entries) = read_back(&path);
         assert_eq!(Digest::of_bytes(&tar_bytes), layer.diff_id);
         let names: Vec<&str> = entries.iter().map(|e| e.0.as_str()).collect();

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::digest::Digest;
-use crate::image::{BlobSource, Image, MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST};
+use crate::oci::digest::Digest;
+use crate::oci::media_types;
+use crate::oci::{BlobSource, Image};
 
 pub const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
 pub const OCI_LAYOUT_FILE: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
@@ -116,7 +117,7 @@ pub(crate) fn manifest_descriptor(image: &Image, annotations: &[(&str, &str)]) -
         platform["variant"] = json!(v);
     }
     let mut d = json!({
-        "mediaType": MEDIA_TYPE_OCI_MANIFEST,
+        "mediaType": media_types::OCI_MANIFEST,
         "digest": m.digest.as_str(),
         "size": m.bytes.len(),
         "platform": platform,
@@ -138,7 +139,7 @@ pub(crate) fn index_descriptor(
     annotations: &[(&str, &str)],
 ) -> Value {
     let mut d = json!({
-        "mediaType": MEDIA_TYPE_OCI_INDEX,
+        "mediaType": media_types::OCI_INDEX,
         "digest": digest.as_str(),
         "size": size,
     });
@@ -155,7 +156,7 @@ pub(crate) fn index_descriptor(
 pub(crate) fn index_json(manifests: Vec<Value>) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "schemaVersion": 2,
-        "mediaType": MEDIA_TYPE_OCI_INDEX,
+        "mediaType": media_types::OCI_INDEX,
         "manifests": manifests,
     }))
     .expect("a JSON value serializes")

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::cache::Cache;
-use crate::digest::Digest;
-use crate::image::{BlobSource, Image, ImageLayer};
-use crate::reference::Reference;
+use crate::oci::digest::Digest;
+use crate::oci::reference::Reference;
+use crate::oci::{BlobSource, Image, ImageLayer};
 use crate::registry::{Client, RegistryError};
 
 /// Parallel blob transfers; a few streams saturate most links without

@@ -18,7 +18,7 @@ use super::layout::{
     collect_blobs, index_descriptor, index_json, io_err, manifest_descriptor, BlobData, OutBlob,
     OutputError, OCI_LAYOUT_FILE, REF_NAME_ANNOTATION,
 };
-use crate::image::Image;
+use crate::oci::Image;
 
 /// The annotation containerd and Docker ≥ 25 use for the full image name.
 pub const CONTAINERD_NAME_ANNOTATION: &str = "io.containerd.image.name";
@@ -113,7 +113,7 @@ pub fn write_tarball_index(
     }
     let tags = parse_tags(repo_tags)?;
     let mut blobs = collect_blobs(images)?;
-    let digest = crate::digest::Digest::of_bytes(index);
+    let digest = crate::oci::digest::Digest::of_bytes(index);
     let manifests = tagged(&tags, |a| index_descriptor(&digest, index.len(), a));
     let pos = blobs.partition_point(|b| b.digest < digest);
     if blobs.get(pos).is_none_or(|b| b.digest != digest) {

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use base64::Engine;
 
 use super::error::RegistryError;
-use crate::reference::DOCKER_HUB;
+use crate::oci::reference::DOCKER_HUB;
 
 /// A credential for one registry, and the file it came from (for messages).
 #[derive(Clone, Debug)]

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use crate::cache::CacheError;
-use crate::digest::Digest;
+use crate::oci::digest::Digest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {

@@ -13,7 +13,7 @@ use reqwest::Method;
 use super::client::{Client, ClientOptions, Op};
 use super::credentials::{self, Credential, CredentialStore, Secret};
 use super::error::RegistryError;
-use crate::reference::DOCKER_HUB;
+use crate::oci::reference::DOCKER_HUB;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {

@@ -19,13 +19,6 @@ pub use credentials::{Credential, CredentialStore, Secret};
 pub use error::RegistryError;
 pub use pull::Manifest;
 
-pub const MEDIA_TYPE_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const MEDIA_TYPE_DOCKER_LIST: &str =
-    "application/vnd.docker.distribution.manifest.list.v2+json";
-pub const MEDIA_TYPE_DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
-pub const MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED: &str =
-    "application/vnd.docker.distribution.manifest.v1+prettyjws";
-
 /// Manifests larger than this are refused rather than read into memory; real
 /// ones are a few KiB, and distribution itself caps them at 4 MiB.
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;

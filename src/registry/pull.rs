@@ -10,14 +10,12 @@ use reqwest::Method;
 
 use super::client::{scope, Client, Op};
 use super::error::RegistryError;
-use super::{
-    MAX_MANIFEST_BYTES, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST,
-    MEDIA_TYPE_DOCKER_SCHEMA1, MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED,
-};
+use super::MAX_MANIFEST_BYTES;
 use crate::cache::{Cache, CacheError};
-use crate::digest::Digest;
-use crate::image::{BlobSource, ImageLayer, MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST};
-use crate::reference::Reference;
+use crate::oci::digest::Digest;
+use crate::oci::media_types;
+use crate::oci::reference::Reference;
+use crate::oci::{BlobSource, ImageLayer};
 
 /// A manifest or index exactly as the registry served it.
 #[derive(Clone, Debug)]
@@ -30,15 +28,15 @@ pub struct Manifest {
 impl Manifest {
     /// An OCI index or a Docker manifest list: pick a child by platform.
     pub fn is_index(&self) -> bool {
-        self.media_type == MEDIA_TYPE_OCI_INDEX || self.media_type == MEDIA_TYPE_DOCKER_LIST
+        self.media_type == media_types::OCI_INDEX || self.media_type == media_types::DOCKER_LIST
     }
 }
 
 const ACCEPTED: [&str; 4] = [
-    MEDIA_TYPE_OCI_MANIFEST,
-    MEDIA_TYPE_OCI_INDEX,
-    MEDIA_TYPE_DOCKER_MANIFEST,
-    MEDIA_TYPE_DOCKER_LIST,
+    media_types::OCI_MANIFEST,
+    media_types::OCI_INDEX,
+    media_types::DOCKER_MANIFEST,
+    media_types::DOCKER_LIST,
 ];
 
 impl Client {
@@ -215,8 +213,8 @@ fn manifest_media_type(
         }
     }
     let seen = header.or(field).unwrap_or_default();
-    if seen == MEDIA_TYPE_DOCKER_SCHEMA1
-        || seen == MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED
+    if seen == media_types::DOCKER_SCHEMA1
+        || seen == media_types::DOCKER_SCHEMA1_SIGNED
         || body.get("schemaVersion").and_then(|v| v.as_u64()) == Some(1)
     {
         return Err(unsupported(
@@ -227,10 +225,10 @@ fn manifest_media_type(
     // An OCI manifest may omit `mediaType`; its shape tells what it is.
     if body.get("schemaVersion").and_then(|v| v.as_u64()) == Some(2) {
         if body.get("manifests").is_some() {
-            return Ok(MEDIA_TYPE_OCI_INDEX.to_string());
+            return Ok(media_types::OCI_INDEX.to_string());
         }
         if body.get("config").is_some() && body.get("layers").is_some() {
-            return Ok(MEDIA_TYPE_OCI_MANIFEST.to_string());
+            return Ok(media_types::OCI_MANIFEST.to_string());
         }
     }
     Err(unsupported(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::client::Client;
 use super::error::chain;
-use crate::reference::DOCKER_HUB;
+use crate::oci::reference::DOCKER_HUB;
 
 /// Docker Hub's API lives on another host than its canonical name.
 pub(crate) fn api_host(registry: &str) -> &str {

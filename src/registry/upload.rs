@@ -11,8 +11,8 @@ use reqwest::{Method, StatusCode, Url};
 
 use super::client::{scope, Client, Op};
 use super::error::RegistryError;
-use crate::digest::Digest;
-use crate::reference::Reference;
+use crate::oci::digest::Digest;
+use crate::oci::reference::Reference;
 
 impl Client {
     fn push_op<'a>(&self, dest: &'a Reference, action: String) -> Op<'a> {

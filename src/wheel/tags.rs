@@ -262,7 +262,7 @@ fn cpython_tags((major, minor): (u32, u32), platforms: &[String]) -> Vec<(String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::Platform;
+    use crate::oci::Platform;
     use crate::target::Scheme;
 
     pub(crate) fn target(arch: &str, variant: Option<&str>, libc: Libc) -> PythonTarget {

@@ -1,0 +1,429 @@
+//! Command-line flags, parsed to plain data by clap and then validated into
+//! a `BuildSpec` (the `inputs` stage). Nothing here does any work.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::inputs::spec::{self, BuildSpec, Command, Outputs, RegistryOptions, TarballDest};
+use crate::oci::reference::Reference;
+use crate::sources::WheelInput;
+use crate::target::{self, Overrides};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pyko",
+    version,
+    about = "Build OCI images for Python apps without a daemon"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+    /// Print what each step does (to stderr).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Print nothing but errors and the pushed references.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+// Parsed once per run; boxing BuildArgs would only add noise.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Build an image from a base image, a wheel directory and an app directory.
+    Build(BuildArgs),
+    /// Log in to a registry: checks the credentials, then stores them in
+    /// Docker's config.json ($DOCKER_CONFIG, else ~/.docker), like docker login.
+    Login(LoginArgs),
+    /// Remove a registry's credentials from Docker's config.json.
+    Logout(LogoutArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// Registry host[:port] (docker.io for Docker Hub).
+    pub registry: String,
+    #[arg(short, long)]
+    pub username: String,
+    /// Read the password (or token) from stdin; required, since a password
+    /// on the command line is visible to every user of the machine.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Reach the registry over plain http.
+    #[arg(long = "insecure-registry")]
+    pub insecure: bool,
+    /// Extra CA certificate (PEM) to trust for the registry.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_certs: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct LogoutArgs {
+    /// Registry host[:port].
+    pub registry: String,
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Base image, e.g. python:3.12-slim or registry.example.com/python:3.12;
+    /// from disk: oci-layout:DIR[:tag], oci-archive:FILE[:tag],
+    /// docker-archive:FILE[:name:tag].
+    #[arg(long = "from", value_name = "IMAGE", required_unless_present = "file")]
+    pub from: Option<String>,
+    /// Dockerfile whose FROM/ENV/EXPOSE/WORKDIR/COPY . ./RUN pip install/CMD…
+    /// give the defaults (flags win).
+    #[arg(short = 'f', long = "file", value_name = "DOCKERFILE")]
+    pub file: Option<PathBuf>,
+    /// Build context for --file (the app directory of `COPY . .`).
+    #[arg(value_name = "CONTEXT", requires = "file")]
+    pub context: Option<PathBuf>,
+    /// Dockerfile ARG value NAME=VALUE (repeatable).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
+    /// Directory of wheels already resolved for the target (pip download / uv).
+    /// With --requirements or --lock: a local source looked at before the index.
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["requirements", "lock", "file"])]
+    pub wheels: Option<PathBuf>,
+    /// Pinned requirements file (name==version, optional --hash); the wheels
+    /// for the target are downloaded from the index.
+    #[arg(long, short = 'r', value_name = "FILE", conflicts_with = "lock")]
+    pub requirements: Option<PathBuf>,
+    /// Lock file: PEP 751 pylock.toml (or pylock.*.toml) or uv.lock.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// Package index (simple API) for --requirements; wins over the file's own.
+    #[arg(long, value_name = "URL", env = "PIP_INDEX_URL")]
+    pub index_url: Option<String>,
+    /// Further package indexes for --requirements (repeatable).
+    #[arg(long, value_name = "URL")]
+    pub extra_index_url: Vec<String>,
+    /// Application directory, copied to --workdir (honours .dockerignore).
+    #[arg(long, value_name = "DIR")]
+    pub app: Option<PathBuf>,
+    /// Working directory in the image; the app is copied there [default: /app].
+    #[arg(long)]
+    pub workdir: Option<String>,
+    /// Port to expose: 8501, 8501/tcp, 53/udp (repeatable).
+    #[arg(long = "port", value_name = "PORT")]
+    pub ports: Vec<String>,
+    /// Command: shell form ('streamlit run app.py') or exec form ('["python","app.py"]').
+    #[arg(long)]
+    pub cmd: Option<String>,
+    /// Entrypoint, same forms as --cmd.
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Environment variable KEY=VALUE (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Label KEY=VALUE (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// User the container runs as (name, uid or uid:gid).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Platform(s) to build [default: linux/amd64], or a comma list (one
+    /// image each, pushed behind an OCI index), or `all`: every platform of
+    /// the base that the wheels can serve.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Target Python X.Y when the base image does not say.
+    #[arg(long, value_name = "X.Y")]
+    pub python: Option<String>,
+    /// Install into this site-packages directory instead of the detected one.
+    #[arg(long, value_name = "PATH")]
+    pub site_packages: Option<String>,
+    /// Install into a virtual environment created at DIR in the image
+    /// (DIR/bin goes first on PATH).
+    #[arg(long, value_name = "DIR", conflicts_with = "site_packages")]
+    pub venv: Option<String>,
+    /// `--file`'s COPY/ADD of local paths other than `COPY . .`.
+    #[arg(skip)]
+    pub copies: Option<crate::layer::copy::Copies>,
+    /// Push to this reference (repeatable for several tags).
+    #[arg(long, value_name = "REF")]
+    pub push: Vec<String>,
+    /// Write a tarball for `docker load` / `podman load` ('-' for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub tarball: Option<PathBuf>,
+    /// Write an OCI image layout directory.
+    #[arg(long, value_name = "DIR")]
+    pub oci_layout: Option<PathBuf>,
+    /// Name for the image in the tarball/layout (repeatable); defaults to the --push references.
+    #[arg(short = 't', long = "tag", value_name = "NAME")]
+    pub tags: Vec<String>,
+    /// Registry (host[:port]) to reach over plain http (localhost is always allowed).
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure: Vec<String>,
+    /// Extra CA certificate (PEM) to trust for registries.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_certs: Vec<PathBuf>,
+    /// Cache directory (default: $PYKO_CACHE_DIR, $XDG_CACHE_HOME/pyko, ~/.cache/pyko).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache_dir: Option<PathBuf>,
+    /// Use no persistent cache at all.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// The flags that failed validation, named as the user typed them.
+#[derive(Debug, thiserror::Error)]
+#[error("{flag} {message}")]
+pub struct FlagError {
+    pub flag: &'static str,
+    pub message: String,
+}
+
+fn flag(flag: &'static str) -> impl Fn(String) -> FlagError {
+    move |message| FlagError { flag, message }
+}
+
+fn reference(flag_name: &'static str, s: &str) -> Result<Reference, FlagError> {
+    s.parse::<Reference>().map_err(|e| FlagError {
+        flag: flag_name,
+        message: format!("{s:?}: {e}"),
+    })
+}
+
+impl BuildArgs {
+    /// Validates flags into a spec; `epoch` is SOURCE_DATE_EPOCH (read by the
+    /// caller so this stays a pure function).
+    pub fn into_spec(
+        mut self,
+        epoch: u64,
+        default_cache: Option<PathBuf>,
+    ) -> Result<BuildSpec, FlagError> {
+        let inline_requirements = self.apply_dockerfile()?;
+        let workdir = self.workdir.clone().unwrap_or_else(|| "/app".into());
+        let platform = self
+            .platform
+            .clone()
+            .unwrap_or_else(|| "linux/amd64".into());
+        let from = self.from.clone().unwrap_or_default();
+        let python = self
+            .python
+            .as_deref()
+            .map(|v| {
+                target::parse_version(v).ok_or(format!("{v:?} is not a Python version like 3.12"))
+            })
+            .transpose()
+            .map_err(flag("--python"))?;
+        if !workdir.starts_with('/') {
+            return Err(FlagError {
+                flag: "--workdir",
+                message: format!("{workdir:?} must be an absolute path"),
+            });
+        }
+        let push = self
+            .push
+            .iter()
+            .map(|r| reference("--push", r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tarball = self.tarball.map(|p| {
+            if p.as_os_str() == "-" {
+                TarballDest::Stdout
+            } else {
+                TarballDest::File(p)
+            }
+        });
+        if push.is_empty() && tarball.is_none() && self.oci_layout.is_none() {
+            return Err(FlagError {
+                flag: "--push/--tarball/--oci-layout",
+                message: "missing: say where the image goes (e.g. --push registry/app:tag or --tarball app.tar)".into(),
+            });
+        }
+        if tarball == Some(TarballDest::Stdout) && !push.is_empty() {
+            return Err(FlagError {
+                flag: "--tarball -",
+                message:
+                    "writes the tarball to stdout, where --push prints its reference; use a file"
+                        .into(),
+            });
+        }
+        let all_platforms = platform.trim() == "all";
+        let platform = if all_platforms {
+            "linux/amd64".to_string()
+        } else {
+            platform
+        };
+        let platforms = platform
+            .split(',')
+            .map(|p| spec::parse_platform(p.trim()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(flag("--platform"))?;
+        let mut tags = self.tags.clone();
+        for t in &tags {
+            reference("--tag", t)?;
+        }
+        if tags.is_empty() {
+            tags = push.iter().map(|r| r.to_string()).collect();
+        }
+        Ok(BuildSpec {
+            base: match crate::base::disk::DiskBase::parse(&from) {
+                Some(disk) => spec::BaseSource::Disk(disk.map_err(flag("--from"))?),
+                None => spec::BaseSource::Registry(reference("--from", &from)?),
+            },
+            platform: platforms[0].clone(),
+            platforms,
+            all_platforms,
+            wheels: match (self.requirements, self.lock) {
+                (None, None) if inline_requirements.is_some() && self.wheels.is_none() => {
+                    WheelInput::Requirements {
+                        file: self.file.clone().unwrap_or_default(),
+                        inline: inline_requirements,
+                        local: None,
+                        index_url: self.index_url.or_else(|| {
+                            std::env::var("UV_INDEX_URL").ok().filter(|u| !u.is_empty())
+                        }),
+                        extra_index_urls: self.extra_index_url,
+                    }
+                }
+                (Some(file), _) => WheelInput::Requirements {
+                    file,
+                    inline: None,
+                    local: self.wheels,
+                    index_url: self
+                        .index_url
+                        .or_else(|| std::env::var("UV_INDEX_URL").ok().filter(|u| !u.is_empty())),
+                    extra_index_urls: self.extra_index_url,
+                },
+                (None, Some(file)) => WheelInput::Lock {
+                    file,
+                    local: self.wheels,
+                },
+                (None, None) => WheelInput::Dir(self.wheels.ok_or(FlagError {
+                    flag: "--wheels/--requirements/--lock",
+                    message: "missing: say where the wheels come from".into(),
+                })?),
+            },
+            app: self.app,
+            workdir,
+            ports: self
+                .ports
+                .iter()
+                .map(|p| spec::parse_port(p))
+                .collect::<Result<_, _>>()
+                .map_err(flag("--port"))?,
+            cmd: self
+                .cmd
+                .as_deref()
+                .map(Command::parse)
+                .transpose()
+                .map_err(flag("--cmd"))?,
+            entrypoint: self
+                .entrypoint
+                .as_deref()
+                .map(Command::parse)
+                .transpose()
+                .map_err(flag("--entrypoint"))?,
+            env: self
+                .env
+                .iter()
+                .map(|e| spec::parse_key_value(e))
+                .collect::<Result<_, _>>()
+                .map_err(flag("--env"))?,
+            labels: self
+                .labels
+                .iter()
+                .map(|e| spec::parse_key_value(e))
+                .collect::<Result<_, _>>()
+                .map_err(flag("--label"))?,
+            user: self.user,
+            target: Overrides {
+                python,
+                site_packages: self.site_packages,
+            },
+            outputs: Outputs {
+                push,
+                tarball,
+                oci_layout: self.oci_layout,
+                tags,
+            },
+            registry: RegistryOptions {
+                insecure: self.insecure,
+                ca_certs: self.ca_certs,
+            },
+            cache_dir: if self.no_cache {
+                None
+            } else {
+                self.cache_dir.or(default_cache)
+            },
+            epoch,
+            venv: self.venv,
+            copies: self.copies,
+        })
+    }
+}
+
+impl BuildArgs {
+    /// Fills every flag the user did not give from `--file`'s Dockerfile;
+    /// returns the requirements its `RUN pip install` lines stand for.
+    fn apply_dockerfile(&mut self) -> Result<Option<String>, FlagError> {
+        let Some(file) = self.file.clone() else {
+            return Ok(None);
+        };
+        let err = flag("--file");
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| err(format!("{}: {e}", file.display())))?;
+        let context = self.context.clone().unwrap_or_else(|| PathBuf::from("."));
+        let build_args = self
+            .build_args
+            .iter()
+            .map(|a| spec::parse_key_value(a))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(flag("--build-arg"))?;
+        let df = crate::inputs::dockerfile::parse(&file, &text, &context, &build_args)
+            .map_err(|e| err(e.to_string()))?;
+        for n in &df.notes {
+            eprintln!("note: {n}");
+        }
+        self.from.get_or_insert(df.from);
+        if self.platform.is_none() {
+            self.platform = df.platform;
+        }
+        if self.workdir.is_none() {
+            self.workdir = df.workdir;
+        }
+        if self.ports.is_empty() {
+            self.ports = df.ports;
+        }
+        if self.cmd.is_none() && self.entrypoint.is_none() {
+            let form = |c: Command| match c {
+                Command::Exec(v) => serde_json::to_string(&v).expect("strings serialize"),
+                Command::Shell(s) => s,
+            };
+            self.cmd = df.cmd.map(form);
+            self.entrypoint = df.entrypoint.map(form);
+        }
+        let kv = |(k, v): (String, String)| format!("{k}={v}");
+        self.env = df
+            .env
+            .into_iter()
+            .map(kv)
+            .chain(self.env.drain(..))
+            .collect();
+        self.labels = df
+            .labels
+            .into_iter()
+            .map(kv)
+            .chain(self.labels.drain(..))
+            .collect();
+        if self.user.is_none() {
+            self.user = df.user;
+        }
+        if !df.copies.is_empty() {
+            self.copies = Some(crate::layer::copy::Copies {
+                context: context.clone(),
+                ops: df.copies,
+                app_at: df.copies_before_context,
+            });
+        }
+        if self.app.is_none() && df.copies_context {
+            self.app = Some(context);
+        }
+        if self.index_url.is_none() {
+            self.index_url = df.index_url;
+        }
+        Ok(df.requirements)
+    }
+}

@@ -1,0 +1,7 @@
+//! Inputs: everything the user said (flags, a Dockerfile, the environment)
+//! made into one validated `BuildSpec`. Nothing after this stage reads flags
+//! or the environment.
+
+pub mod cli;
+pub mod dockerfile;
+pub mod spec;

@@ -1,0 +1,187 @@
+//! The build's inputs as one validated value. Everything after this stage
+//! reads only the `BuildSpec`, never flags or the environment, so the same
+//! spec always means the same build.
+
+use std::path::PathBuf;
+
+use crate::oci::reference::Reference;
+use crate::oci::Platform;
+use crate::target::Overrides;
+
+/// A container command in Docker's two forms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// `["streamlit", "run", "app.py"]`
+    Exec(Vec<String>),
+    /// `streamlit run app.py`, run as `/bin/sh -c "…"` like Docker does.
+    Shell(String),
+}
+
+impl Command {
+    /// A flag value: a JSON array is the exec form (as in a Dockerfile),
+    /// anything else the shell form.
+    pub fn parse(s: &str) -> Result<Command, String> {
+        let t = s.trim_start();
+        if t.starts_with('[') {
+            if let Ok(v) = serde_json::from_str::<Vec<String>>(t) {
+                return Ok(Command::Exec(v));
+            }
+            return Err(format!(
+                "{s:?} starts with '[' but is not a JSON array of strings; write [\"prog\", \"arg\"] for the exec form"
+            ));
+        }
+        if t.is_empty() {
+            return Err("empty command".into());
+        }
+        Ok(Command::Shell(s.to_string()))
+    }
+}
+
+/// Where a tarball goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TarballDest {
+    File(PathBuf),
+    Stdout,
+}
+
+/// Where the base image comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BaseSource {
+    Registry(Reference),
+    Disk(crate::base::disk::DiskBase),
+}
+
+impl std::fmt::Display for BaseSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BaseSource::Registry(r) => r.fmt(f),
+            BaseSource::Disk(d) => d.fmt(f),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Outputs {
+    pub push: Vec<Reference>,
+    pub tarball: Option<TarballDest>,
+    pub oci_layout: Option<PathBuf>,
+    /// Names recorded in the tarball/layout (`RepoTags`, ref.name).
+    pub tags: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RegistryOptions {
+    pub insecure: Vec<String>,
+    pub ca_certs: Vec<PathBuf>,
+}
+
+#[derive(Clone, Debug)]
+pub struct BuildSpec {
+    pub base: BaseSource,
+    pub platform: Platform,
+    /// Every platform asked for (`--platform a,b`), `platform` first; more
+    /// than one builds an image per platform behind an OCI index.
+    pub platforms: Vec<Platform>,
+    /// `--platform all`: every platform of the base the wheels can serve
+    /// (`platforms` is then worked out from the base at build time).
+    pub all_platforms: bool,
+    /// Where the wheels come from: a directory, a requirements file or a lock.
+    pub wheels: crate::sources::WheelInput,
+    pub app: Option<PathBuf>,
+    pub workdir: String,
+    pub ports: Vec<String>,
+    pub cmd: Option<Command>,
+    pub entrypoint: Option<Command>,
+    pub env: Vec<(String, String)>,
+    pub labels: Vec<(String, String)>,
+    pub user: Option<String>,
+    pub target: Overrides,
+    pub outputs: Outputs,
+    pub registry: RegistryOptions,
+    /// `None` = no persistent cache (`--no-cache`).
+    pub cache_dir: Option<PathBuf>,
+    /// Layer mtimes and `created`: SOURCE_DATE_EPOCH, else 0.
+    pub epoch: u64,
+    /// `--venv DIR`: install into a virtual environment at DIR in the image.
+    pub venv: Option<String>,
+    /// Dockerfile COPY/ADD of local paths besides `COPY . .`: app layer too.
+    pub copies: Option<crate::layer::copy::Copies>,
+}
+
+/// `linux/amd64`, `linux/arm/v7`.
+pub fn parse_platform(s: &str) -> Result<Platform, String> {
+    let parts: Vec<&str> = s.split('/').collect();
+    match parts.as_slice() {
+        [os, arch] | [os, arch, _] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
+            os: os.to_string(),
+            architecture: arch.to_string(),
+            variant: parts.get(2).map(|v| v.to_string()),
+        }),
+        _ => Err(format!(
+            "{s:?} is not a platform; write os/arch[/variant], e.g. linux/amd64"
+        )),
+    }
+}
+
+/// `KEY=VALUE` with a non-empty key.
+pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
+            Ok((k.to_string(), v.to_string()))
+        }
+        _ => Err(format!("{s:?} is not KEY=VALUE")),
+    }
+}
+
+/// A port as Docker's EXPOSE takes it: `8501`, `8501/tcp`, `53/udp`.
+pub fn parse_port(s: &str) -> Result<String, String> {
+    let (num, proto) = s.split_once('/').unwrap_or((s, "tcp"));
+    let proto = proto.to_ascii_lowercase();
+    let n: u32 = num
+        .parse()
+        .map_err(|_| format!("port {s:?} is not a number (1-65535)"))?;
+    if !(1..=65535).contains(&n) {
+        return Err(format!("port {s:?} is out of range (1-65535)"));
+    }
+    if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
+        return Err(format!("port {s:?}: protocol must be tcp, udp or sctp"));
+    }
+    Ok(format!("{n}/{proto}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_ports_platforms() {
+        assert_eq!(
+            Command::parse("streamlit run app.py"),
+            Ok(Command::Shell("streamlit run app.py".into()))
+        );
+        assert_eq!(
+            Command::parse(r#"["python", "-m", "http.server"]"#),
+            Ok(Command::Exec(vec![
+                "python".into(),
+                "-m".into(),
+                "http.server".into()
+            ]))
+        );
+        assert!(Command::parse("[oops").is_err());
+        assert_eq!(parse_port("8501").unwrap(), "8501/tcp");
+        assert_eq!(parse_port("53/UDP").unwrap(), "53/udp");
+        assert!(parse_port("0").is_err());
+        assert!(parse_port("70000").is_err());
+        assert!(parse_port("http").is_err());
+        assert_eq!(
+            parse_platform("linux/arm/v7").unwrap().variant.as_deref(),
+            Some("v7")
+        );
+        assert!(parse_platform("linux").is_err());
+        assert_eq!(
+            parse_key_value("A=b=c").unwrap(),
+            ("A".into(), "b=c".into())
+        );
+        assert!(parse_key_value("=x").is_err());
+    }
+}

@@ -1,0 +1,166 @@
+//! Where the wheels come from when the user brings a pinned requirements
+//! file or a lock file instead of a wheel directory: parse it (`requirements`,
+//! `pylock`, `uvlock`), pick the best wheel for the *target* per pinned
+//! package, download it from the index or the lock's URL into the blob
+//! cache (verified by sha256), and hand the installer a directory of wheels
+//! with their real file names.
+
+mod fetch;
+pub mod index;
+pub mod pylock;
+pub mod requirements;
+pub mod uvlock;
+
+use std::path::PathBuf;
+
+use pep440_rs::Version;
+use pep508_rs::MarkerEnvironment;
+
+use crate::cache::CacheError;
+use crate::sources::index::IndexError;
+use crate::wheel::{Tags, WheelError};
+
+pub use fetch::{fetch_wheels, select_wheel, FetchedWheels};
+
+/// What the user named as the source of the wheels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WheelInput {
+    /// `--wheels DIR`: already resolved for the target.
+    Dir(PathBuf),
+    /// `--requirements FILE`, with `--wheels DIR` as a local source looked
+    /// at before the index, and `--index-url`s (CLI, then env) that win over
+    /// the file's own.
+    Requirements {
+        file: PathBuf,
+        /// Requirements text standing for `file`'s content (a Dockerfile's
+        /// `RUN pip install` lines); `file` then only names it in messages.
+        inline: Option<String>,
+        local: Option<PathBuf>,
+        index_url: Option<String>,
+        extra_index_urls: Vec<String>,
+    },
+    /// `--lock pylock.toml|uv.lock`.
+    Lock {
+        file: PathBuf,
+        local: Option<PathBuf>,
+    },
+}
+
+/// One pinned distribution, wherever it came from.
+#[derive(Clone, Debug)]
+pub struct Pin {
+    /// Normalized (PEP 503) name.
+    pub name: String,
+    pub version: Version,
+    /// Accepted sha256 digests (hex); empty means "trust the index's".
+    pub hashes: Vec<String>,
+    /// `file:line` or `file [name]`, for messages.
+    pub origin: String,
+    /// Candidates a lock file lists; empty means "ask the index".
+    pub wheels: Vec<LockedWheel>,
+}
+
+/// A wheel a lock file lists, by URL or local path.
+#[derive(Clone, Debug)]
+pub struct LockedWheel {
+    pub filename: String,
+    pub location: Location,
+    pub sha256: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    Url(String),
+    Path(PathBuf),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: {text:?}: {message}")]
+    Requirements {
+        file: PathBuf,
+        line: usize,
+        text: String,
+        message: String,
+    },
+    #[error("{file}: {message}")]
+    LockFile { file: PathBuf, message: String },
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
+    Wheel(#[from] WheelError),
+    #[error("{name}=={version} ({origin}): {message}")]
+    Package {
+        name: String,
+        version: String,
+        origin: String,
+        message: String,
+    },
+    #[error(transparent)]
+    HashMismatch(Box<HashMismatch>),
+    #[error("downloading {url}: {message}")]
+    Download { url: String, message: String },
+}
+
+/// Checks the local part of the input before any network access, so a typo
+/// fails in milliseconds.
+pub fn check_input(input: &WheelInput) -> Result<(), LockError> {
+    let (file, local) = match input {
+        WheelInput::Dir(dir) => {
+            crate::wheel::find_wheels(dir)?;
+            return Ok(());
+        }
+        WheelInput::Requirements {
+            inline: Some(_),
+            local,
+            ..
+        } => {
+            if let Some(dir) = local {
+                crate::wheel::find_wheels(dir)?;
+            }
+            return Ok(());
+        }
+        WheelInput::Requirements { file, local, .. } | WheelInput::Lock { file, local } => {
+            (file, local)
+        }
+    };
+    if let Err(source) = std::fs::metadata(file) {
+        return Err(LockError::Read {
+            path: file.clone(),
+            source,
+        });
+    }
+    if let Some(dir) = local {
+        crate::wheel::find_wheels(dir)?;
+    }
+    Ok(())
+}
+
+/// A downloaded or local file whose sha256 the pin (or the index) does not
+/// allow: the file changed, or the pin is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}=={version} ({origin}): {url}: hash mismatch: got sha256:{actual}, expected {allowed}; the file changed or the pin is wrong")]
+pub struct HashMismatch {
+    pub name: String,
+    pub version: String,
+    pub origin: String,
+    pub url: String,
+    pub actual: String,
+    pub allowed: String,
+}
+
+/// The marker environment of the target interpreter (the installer's own,
+/// so a lock and the completeness check never disagree about a marker).
+pub fn marker_environment(tags: &Tags) -> MarkerEnvironment {
+    crate::wheel::marker_environment(tags)
+}
+
+#[cfg(test)]
+mod tests;

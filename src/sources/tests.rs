@@ -1,0 +1,287 @@
+use std::path::Path;
+
+use super::*;
+use crate::oci::Platform;
+use crate::target::{Libc, PythonTarget, Scheme};
+
+fn target(arch: &str) -> PythonTarget {
+    PythonTarget {
+        major: 3,
+        minor: 11,
+        interpreter: "/usr/local/bin/python3".into(),
+        scheme: Scheme {
+            purelib: "/usr/local/lib/python3.11/site-packages".into(),
+            platlib: "/usr/local/lib/python3.11/site-packages".into(),
+            scripts: "/usr/local/bin".into(),
+            data: "/usr/local".into(),
+            headers: "/usr/local/include/python3.11".into(),
+        },
+        platform: Platform {
+            os: "linux".into(),
+            architecture: arch.into(),
+            variant: None,
+        },
+        libc: Libc::Glibc {
+            major: 2,
+            minor: 36,
+        },
+    }
+}
+
+fn env(arch: &str) -> (Tags, MarkerEnvironment) {
+    let t = target(arch);
+    let tags = Tags::for_target(&t).unwrap();
+    let env = marker_environment(&tags);
+    (tags, env)
+}
+
+fn pin(name: &str, version: &str) -> Pin {
+    Pin {
+        name: name.into(),
+        version: version.parse().unwrap(),
+        hashes: vec![],
+        origin: "test".into(),
+        wheels: vec![],
+    }
+}
+
+const NUMPY_FILES: &[&str] = &[
+    "numpy-2.4.6.tar.gz",
+    "numpy-2.4.6-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
+    "numpy-2.4.6-cp311-cp311-manylinux_2_27_aarch64.manylinux_2_28_aarch64.whl",
+    "numpy-2.4.6-cp311-cp311-musllinux_1_2_aarch64.whl",
+    "numpy-2.4.6-cp311-cp311-macosx_14_0_arm64.whl",
+    "numpy-2.4.6-cp312-cp312-manylinux_2_27_aarch64.manylinux_2_28_aarch64.whl",
+    "numpy-2.4.5-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+    "numpy-2.4.6-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+    "numpy-2.4.6-cp311-cp311-manylinux_2_39_aarch64.whl",
+];
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn the_target_decides_the_wheel_not_the_host() {
+    let files = names(NUMPY_FILES);
+    let (arm, _) = env("arm64");
+    let i = select_wheel(&arm, &pin("numpy", "2.4.6"), &files).unwrap();
+    assert_eq!(
+        files[i],
+        "numpy-2.4.6-cp311-cp311-manylinux_2_27_aarch64.manylinux_2_28_aarch64.whl"
+    );
+    let (amd, _) = env("amd64");
+    let i = select_wheel(&amd, &pin("numpy", "2.4.6"), &files).unwrap();
+    assert!(
+        files[i].ends_with("manylinux_2_28_x86_64.whl"),
+        "{}",
+        files[i]
+    );
+}
+
+#[test]
+fn no_wheel_for_the_target_names_the_package_and_tags() {
+    let (arm, _) = env("arm64");
+    let only_x86 = names(&[
+        "scipy-1.0-cp311-cp311-manylinux_2_28_x86_64.whl",
+        "scipy-1.0.tar.gz",
+    ]);
+    let err = select_wheel(&arm, &pin("scipy", "1.0"), &only_x86)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("scipy==1.0"), "{err}");
+    assert!(
+        err.contains("only a source distribution (scipy-1.0.tar.gz)"),
+        "{err}"
+    );
+    assert!(err.contains("cp311-cp311-manylinux_2_36_aarch64"), "{err}");
+    assert!(err.contains("manylinux_2_28_x86_64"), "{err}");
+    let err = select_wheel(&arm, &pin("scipy", "2.0"), &only_x86)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("lists no file"), "{err}");
+}
+
+#[test]
+fn requirements_syntax() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("base.txt"),
+        "Typing_Extensions==4.16.0\n--extra-index-url http://127.0.0.1:1/extra/\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("constraints.txt"), "idna>=1\n").unwrap();
+    let text = "\
+# top comment
+--index-url=http://127.0.0.1:1/simple/
+-r base.txt
+-c constraints.txt
+--require-hashes
+numpy==2.4.6 \\
+    --hash=sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA \\
+    --hash sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb  # two hashes
+requests[socks]==2.34.2  # extras are the lock's business
+pywin32==311 ; sys_platform == 'win32'
+uvloop===0.21 ; platform_machine == 'aarch64'
+";
+    let (_, arm_env) = env("arm64");
+    let r = requirements::parse_str(&dir.path().join("req.txt"), text, &arm_env);
+    // The second hash is short: named with its line.
+    let err = r.unwrap_err().to_string();
+    assert!(err.contains("req.txt:6"), "{err}");
+    let text = text.replace("sha256:bbbb", "sha256:bbbbbbbbbbbb");
+    let r = requirements::parse_str(&dir.path().join("req.txt"), &text, &arm_env).unwrap();
+    let got: Vec<(String, String, usize)> = r
+        .pins
+        .iter()
+        .map(|p| (p.name.clone(), p.version.to_string(), p.hashes.len()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("typing-extensions".into(), "4.16.0".into(), 0),
+            ("numpy".into(), "2.4.6".into(), 2),
+            ("requests".into(), "2.34.2".into(), 0),
+            ("uvloop".into(), "0.21".into(), 0),
+        ]
+    );
+    assert_eq!(r.pins[1].hashes[0], "a".repeat(64));
+    assert!(
+        r.pins[1].origin.ends_with("req.txt:6"),
+        "{}",
+        r.pins[1].origin
+    );
+    assert_eq!(r.index_url.as_deref(), Some("http://127.0.0.1:1/simple/"));
+    assert_eq!(r.extra_index_urls, vec!["http://127.0.0.1:1/extra/"]);
+    // The same file for amd64 drops uvloop.
+    let (_, amd_env) = env("amd64");
+    let r = requirements::parse_str(&dir.path().join("req.txt"), &text, &amd_env).unwrap();
+    assert!(r.pins.iter().all(|p| p.name != "uvloop"));
+
+    for (bad, what) in [
+        ("flask\n", "not pinned"),
+        ("flask>=2\n", "not pinned"),
+        ("flask==2.*\n", "not pinned"),
+        ("flask @ https://example.invalid/flask.whl\n", "URL"),
+        ("-e .\n", "editable"),
+        ("flask==2 --hash=md5:00\n", "sha256"),
+        ("flask==2 --install-option=x\n", "not supported"),
+        ("flask==2\nflask==3\n", "pin it once"),
+        ("-r missing.txt\n", "cannot read"),
+    ] {
+        let err = requirements::parse_str(Path::new("r.txt"), bad, &amd_env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(what), "{bad:?}: {err}");
+        assert!(err.starts_with("r.txt:"), "{bad:?}: {err}");
+    }
+}
+
+#[test]
+fn uv_lock_walks_the_graph_with_the_targets_markers() {
+    let lock = r#"
+version = 1
+requires-python = ">=3.11"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [
+    { name = "click" },
+    { name = "uvicorn", extra = ["standard"] },
+]
+
+[[package]]
+name = "click"
+version = "8.1.0"
+source = { registry = "https://example.invalid/simple" }
+dependencies = [{ name = "colorama", marker = "sys_platform == 'win32'" }]
+wheels = [{ url = "https://example.invalid/f/click-8.1.0-py3-none-any.whl", hash = "sha256:AB" }]
+
+[[package]]
+name = "colorama"
+version = "0.4.6"
+source = { registry = "https://example.invalid/simple" }
+wheels = [{ url = "https://example.invalid/f/colorama-0.4.6-py2.py3-none-any.whl", hash = "sha256:cd" }]
+
+[[package]]
+name = "uvicorn"
+version = "0.30.0"
+source = { registry = "https://example.invalid/simple" }
+wheels = [{ url = "https://example.invalid/f/uvicorn-0.30.0-py3-none-any.whl", hash = "sha256:ef" }]
+
+[package.optional-dependencies]
+standard = [{ name = "uvloop", marker = "platform_machine == 'aarch64'" }]
+
+[[package]]
+name = "uvloop"
+version = "0.21.0"
+source = { registry = "https://example.invalid/simple" }
+sdist = { url = "https://example.invalid/f/uvloop-0.21.0.tar.gz", hash = "sha256:00" }
+wheels = [
+    { url = "https://example.invalid/f/uvloop-0.21.0-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", hash = "sha256:01" },
+    { url = "https://example.invalid/f/uvloop-0.21.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", hash = "sha256:02" },
+]
+"#;
+    let (_, amd_env) = env("amd64");
+    let l = uvlock::parse(Path::new("uv.lock"), lock, &amd_env).unwrap();
+    let got: Vec<&str> = l.pins.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(got, ["click", "uvicorn"]);
+    assert_eq!(l.pins[0].wheels[0].sha256.as_deref(), Some("ab"));
+    assert_eq!(
+        l.requested,
+        Some(vec!["click".to_string(), "uvicorn".to_string()])
+    );
+    let (arm, arm_env) = env("arm64");
+    let l = uvlock::parse(Path::new("uv.lock"), lock, &arm_env).unwrap();
+    let uvloop = l.pins.iter().find(|p| p.name == "uvloop").unwrap();
+    let files: Vec<String> = uvloop.wheels.iter().map(|w| w.filename.clone()).collect();
+    let i = select_wheel(&arm, uvloop, &files).unwrap();
+    assert!(files[i].contains("aarch64"), "{}", files[i]);
+}
+
+#[test]
+fn pylock_markers_and_sources() {
+    let lock = r#"
+lock-version = "1.0"
+created-by = "test"
+
+[[packages]]
+name = "numpy"
+version = "2.4.6"
+wheels = [
+  { url = "https://example.invalid/numpy-2.4.6-cp311-cp311-manylinux_2_28_x86_64.whl", hashes = { sha256 = "AA" } },
+  { name = "numpy-2.4.6-cp311-cp311-manylinux_2_28_aarch64.whl", path = "wheels/n.whl", hashes = { sha256 = "bb" } },
+]
+
+[[packages]]
+name = "pywin32"
+version = "311"
+marker = "sys_platform == 'win32'"
+wheels = [{ url = "https://example.invalid/pywin32-311-cp311-cp311-win_amd64.whl", hashes = { sha256 = "cc" } }]
+"#;
+    let (_, e) = env("arm64");
+    let l = pylock::parse(Path::new("/x/pylock.toml"), lock, &e).unwrap();
+    assert_eq!(l.pins.len(), 1);
+    let w = &l.pins[0].wheels;
+    assert_eq!(w[0].sha256.as_deref(), Some("aa"));
+    assert_eq!(w[1].location, Location::Path("/x/wheels/n.whl".into()));
+    assert_eq!(
+        w[1].filename,
+        "numpy-2.4.6-cp311-cp311-manylinux_2_28_aarch64.whl"
+    );
+
+    let sdist_only = "lock-version = \"1.0\"\n[[packages]]\nname = \"foo\"\nversion = \"1\"\nsdist = { url = \"https://example.invalid/foo-1.tar.gz\" }\n";
+    let err = pylock::parse(Path::new("pylock.toml"), sdist_only, &e)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("pylock.toml: package foo has only an sdist"),
+        "{err}"
+    );
+    let err = pylock::parse(Path::new("pylock.toml"), "[[package]]\n", &e)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("lock-version"), "{err}");
+}

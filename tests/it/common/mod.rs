@@ -1,0 +1,9 @@
+//! Test harness shared by the integration tests: real processes only.
+
+pub mod blobs;
+pub mod fixtures;
+pub mod image;
+pub mod index;
+pub mod registry;
+pub mod run;
+pub mod token;

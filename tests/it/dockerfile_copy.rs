@@ -1,0 +1,154 @@
+//! Dockerfile COPY/ADD of local paths besides `COPY . .`: read back from
+//! the written OCI layout with the tar crate, owner and mode as asked,
+//! paths as Docker puts them, `.dockerignore` honoured.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::fixtures::{self, Flavour};
+use crate::common::registry::Registry;
+
+fn json(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+#[test]
+fn copy_add_chown_chmod_land_in_the_app_layer() {
+    let reg = Registry::start();
+    let base = fixtures::push_base(&reg, Flavour::Slim, "library/python:3.11-test");
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    for p in std::fs::read_dir(fixtures::wheelhouse()).unwrap() {
+        let p = p.unwrap().path();
+        let n = p.file_name().unwrap().to_string_lossy().into_owned();
+        if n.starts_with("packaging-") {
+            std::fs::copy(&p, wheels.join(n)).unwrap();
+        }
+    }
+    let ctx = dir.path().join("ctx");
+    let write = |rel: &str, mode: u32| {
+        let f = ctx.join(rel);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, rel).unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    write("requirements.txt", 0o644);
+    write("config.ini", 0o644);
+    write("src/main.py", 0o644);
+    write("src/tool.sh", 0o755);
+    write("src/__pycache__/main.pyc", 0o644);
+    write("a.txt", 0o600);
+    write("b.txt", 0o644);
+    write("assets/logo.svg", 0o644);
+    std::fs::write(ctx.join(".dockerignore"), "**/__pycache__\n").unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!(
+            "FROM {base}\nWORKDIR /app\nCOPY requirements.txt ./\n\
+             COPY --chown=1000:1000 --chmod=0640 config.ini /etc/app/\n\
+             COPY src/ /app/src/\nADD a.txt b.txt /dest/\nADD --chown=7 assets static\n\
+             CMD python3 -m http.server\n"
+        ),
+    )
+    .unwrap();
+    let layout = dir.path().join("layout");
+    let out = Command::new(env!("CARGO_BIN_EXE_pyko"))
+        .args(["build", "-f"])
+        .arg(ctx.join("Dockerfile"))
+        .arg(&ctx)
+        .arg("--wheels")
+        .arg(&wheels)
+        .arg("--oci-layout")
+        .arg(&layout)
+        .env("PYKO_CACHE_DIR", dir.path().join("cache"))
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "pyko failed:\n{stderr}");
+
+    let blob = |d: &str| {
+        layout
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let idx = json(&layout.join("index.json"));
+    let manifest = json(&blob(idx["manifests"][0]["digest"].as_str().unwrap()));
+    let app = manifest["layers"].as_array().unwrap().last().unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let f = std::fs::File::open(blob(&app)).unwrap();
+    let mut ar = tar::Archive::new(flate2::read::MultiGzDecoder::new(f));
+    let mut got: BTreeMap<String, (u64, u64, u32, char)> = BTreeMap::new();
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        let h = e.header();
+        let kind = if h.entry_type().is_dir() { 'd' } else { 'f' };
+        got.insert(
+            e.path()
+                .unwrap()
+                .to_string_lossy()
+                .trim_end_matches('/')
+                .to_string(),
+            (
+                h.uid().unwrap(),
+                h.gid().unwrap(),
+                h.mode().unwrap() & 0o7777,
+                kind,
+            ),
+        );
+    }
+    let want: BTreeMap<String, (u64, u64, u32, char)> = [
+        ("app", (0, 0, 0o755, 'd')),
+        ("app/requirements.txt", (0, 0, 0o644, 'f')),
+        ("app/src", (0, 0, 0o755, 'd')),
+        ("app/src/main.py", (0, 0, 0o644, 'f')),
+        ("app/src/tool.sh", (0, 0, 0o755, 'f')),
+        ("app/static", (7, 7, 0o755, 'd')),
+        ("app/static/logo.svg", (7, 7, 0o644, 'f')),
+        ("dest", (0, 0, 0o755, 'd')),
+        ("dest/a.txt", (0, 0, 0o600, 'f')),
+        ("dest/b.txt", (0, 0, 0o644, 'f')),
+        ("etc", (0, 0, 0o755, 'd')),
+        ("etc/app", (0, 0, 0o755, 'd')),
+        ("etc/app/config.ini", (1000, 1000, 0o640, 'f')),
+    ]
+    .into_iter()
+    .map(|(p, v)| (p.to_string(), v))
+    .collect();
+    assert_eq!(got, want, "app layer entries (uid, gid, mode, kind)");
+
+    // ADD of a local archive is refused, quoting the line.
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(1);
+    h.set_cksum();
+    tar.append_data(&mut h, "x", &b"x"[..]).unwrap();
+    std::fs::write(ctx.join("bundle.tar"), tar.into_inner().unwrap()).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile.add"),
+        format!("FROM {base}\nADD bundle.tar /opt/\n"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pyko"))
+        .args(["build", "-f"])
+        .arg(ctx.join("Dockerfile.add"))
+        .arg(&ctx)
+        .arg("--wheels")
+        .arg(&wheels)
+        .arg("--oci-layout")
+        .arg(dir.path().join("layout2"))
+        .env("PYKO_CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("Dockerfile.add:2: ADD bundle.tar /opt/") && err.contains("archive"),
+        "{err}"
+    );
+}

@@ -1,0 +1,191 @@
+//! Reproducible images and the cache, as CI sees them: two fresh checkouts
+//! of the same app (different mtimes, creation order and inodes) and two
+//! different caches give the same manifest digest; an app-only change
+//! rebuilds and uploads only the app layer, the config and the manifest.
+//!
+//! The umask is deliberately not varied: Docker's `COPY` keeps permission
+//! bits, so a checkout with other modes *is* a different image (pyko must
+//! record the modes, as `tests/layer.rs` checks). What must not matter is
+//! everything else the filesystem remembers: mtimes, atimes, ctimes, inode
+//! and directory order.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::common::fixtures::{self, Flavour};
+use crate::common::registry::Registry;
+
+fn pyko(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pyko"))
+        .args(args)
+        .env("PYKO_CACHE_DIR", cache)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .expect("run pyko")
+}
+
+fn ok(out: &Output) -> (String, String) {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "pyko failed ({}):\n{stderr}",
+        out.status
+    );
+    (String::from_utf8(out.stdout.clone()).unwrap(), stderr)
+}
+
+/// Copy 1 of the app: a plain recursive copy, files in name order.
+fn copy_plain(src: &Path, dest: &Path) {
+    let st = Command::new("cp")
+        .arg("-r")
+        .arg(src)
+        .arg(dest)
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// Copy 2: files created in reverse name order (so inode and directory
+/// order differ), after a detour through a scratch file (new inode numbers),
+/// and every timestamp moved to another century with `touch -d`.
+fn copy_scrambled(src: &Path, dest: &Path) {
+    std::fs::create_dir(dest).unwrap();
+    std::fs::write(dest.join("zz-scratch"), b"x").unwrap();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    names.reverse();
+    for p in &names {
+        assert!(p.is_file(), "the example app is flat: {}", p.display());
+        let to = dest.join(p.file_name().unwrap());
+        std::fs::write(&to, std::fs::read(p).unwrap()).unwrap();
+        let mode = std::fs::metadata(p).unwrap().permissions();
+        std::fs::set_permissions(&to, mode).unwrap();
+    }
+    std::fs::remove_file(dest.join("zz-scratch")).unwrap();
+    for p in std::fs::read_dir(dest)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .chain([dest.to_path_buf()])
+    {
+        let st = Command::new("touch")
+            .args(["-d", "2001-02-03 04:05:06"])
+            .arg(&p)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+}
+
+fn build(reg: &Registry, base: &str, app: &Path, cache: &Path, dest: &str) -> (String, String) {
+    let (stdout, stderr) = ok(&pyko(
+        &[
+            "build",
+            "--from",
+            base,
+            "--wheels",
+            fixtures::wheelhouse().to_str().unwrap(),
+            "--app",
+            app.to_str().unwrap(),
+            "--port",
+            "8501",
+            "--cmd",
+            "streamlit run app.py",
+            "--push",
+            &format!("{}/{dest}", reg.host),
+        ],
+        cache,
+    ));
+    let digest = stdout
+        .trim()
+        .rsplit_once('@')
+        .unwrap_or_else(|| panic!("stdout: {stdout:?}"))
+        .1
+        .to_string();
+    (digest, stderr)
+}
+
+fn layers(reg: &Registry, reference: &str) -> Vec<String> {
+    let m = fixtures::inspect_raw(reg, reference);
+    m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Requests of `method` whose path contains `part`, in access-log lines
+/// (`"PUT /v2/… HTTP/1.1" 201`) after byte `from`.
+fn requests(log: &str, from: usize, method: &str, part: &str) -> Vec<String> {
+    log[from..]
+        .lines()
+        .filter_map(|l| {
+            let start = l.find(&format!("\"{method} /v2/"))?;
+            let req = &l[start + 1..];
+            let path = req.split(' ').nth(1)?;
+            path.contains(part)
+                .then(|| path.replace("%3A", ":").replace("%3a", ":"))
+        })
+        .collect()
+}
+
+#[test]
+fn same_inputs_same_digest_and_app_change_rebuilds_only_the_app_layer() {
+    let reg = Registry::start();
+    let base = fixtures::push_base(&reg, Flavour::Slim, "library/python:3.11-test");
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("checkout-a"), tmp.path().join("checkout-b"));
+    copy_plain(&fixtures::example_app(), &a);
+    copy_scrambled(&fixtures::example_app(), &b);
+
+    // Two caches, so the second deps layer is really rebuilt from the wheels.
+    let (cache_a, cache_b) = (tmp.path().join("cache-a"), tmp.path().join("cache-b"));
+    let (d1, e1) = build(&reg, &base, &a, &cache_a, "demo/app:a");
+    assert!(!e1.contains("(cached"), "fresh cache:\n{e1}");
+    let (d2, e2) = build(&reg, &base, &b, &cache_b, "demo/app:b");
+    assert!(!e2.contains("(cached"), "fresh cache:\n{e2}");
+    assert_eq!(d1, d2, "same inputs, different checkout and cache");
+
+    // One app file changes: only the app layer (the last) differs.
+    let app_py = b.join("app.py");
+    let mut src = std::fs::read_to_string(&app_py).unwrap();
+    src.push_str("\n# a one-line change\n");
+    std::fs::write(&app_py, src).unwrap();
+    let log_before = reg.log().len();
+    let (d3, e3) = build(&reg, &base, &b, &cache_b, "demo/app:c");
+    assert_ne!(d3, d2);
+    let deps_line = e3
+        .lines()
+        .find(|l| l.contains("deps layer"))
+        .unwrap_or_else(|| panic!("no deps layer line:\n{e3}"));
+    assert!(
+        deps_line.contains("(cached"),
+        "the deps layer must come from the cache (no wheel unzipped, nothing compressed): {deps_line}"
+    );
+    let repo = format!("{}/demo/app", reg.host);
+    let (l2, l3) = (
+        layers(&reg, &format!("{repo}@{d2}")),
+        layers(&reg, &format!("{repo}@{d3}")),
+    );
+    assert_eq!(l2.len(), l3.len());
+    let n = l2.len();
+    assert_eq!(l2[..n - 1], l3[..n - 1], "base and deps layers unchanged");
+    assert_ne!(l2[n - 1], l3[n - 1], "app layer changed");
+
+    // Uploads after the change: the new app layer and the new config, then
+    // the manifest. Nothing else is sent (HEAD finds the rest).
+    let log = reg.log();
+    let blob_puts = requests(&log, log_before, "PUT", "/blobs/uploads/");
+    assert_eq!(blob_puts.len(), 2, "blob uploads: {blob_puts:#?}");
+    assert!(
+        blob_puts.iter().any(|p| p.contains(&l3[n - 1])),
+        "app layer uploaded: {blob_puts:#?}"
+    );
+    let posts = requests(&log, log_before, "POST", "/blobs/uploads/");
+    assert_eq!(posts.len(), 2, "upload sessions: {posts:#?}");
+    let manifest_puts = requests(&log, log_before, "PUT", "/manifests/");
+    assert_eq!(manifest_puts, vec!["/v2/demo/app/manifests/c".to_string()]);
+}
