@@ -9,6 +9,7 @@
 pub mod base;
 pub mod build;
 pub mod cache;
+mod error;
 pub mod inputs;
 pub mod layer;
 pub mod oci;
