@@ -43,27 +43,6 @@ impl Flavour {
             Flavour::Slim => "slim",
         }
     }
-
-    /// Whether the layout's tag points at an image index (else a manifest).
-    pub fn is_index(self) -> bool {
-        matches!(self, Flavour::Slim)
-    }
-
-    /// The site-packages directory pip would install into in this image.
-    pub fn site_packages(self) -> &'static str {
-        match self {
-            Flavour::Debian => "/usr/local/lib/python3.11/dist-packages",
-            Flavour::Slim => "/usr/local/lib/python3.11/site-packages",
-        }
-    }
-
-    /// The interpreter path in this image.
-    pub fn python(self) -> &'static str {
-        match self {
-            Flavour::Debian => "/usr/bin/python3.11",
-            Flavour::Slim => "/usr/local/bin/python3.11",
-        }
-    }
 }
 
 /// The tag every fixture layout carries.
@@ -257,7 +236,6 @@ impl Drop for ChrootChild {
 pub struct Rootfs {
     /// `None` only during drop, when it must not be deleted.
     bundle: Option<tempfile::TempDir>,
-    bundle_dir: PathBuf,
     rootfs: PathBuf,
 }
 
@@ -265,16 +243,6 @@ pub struct Rootfs {
 /// without umoci's mtree bookkeeping, about twice as fast) into a temporary
 /// directory.
 pub fn unpack_oci(layout_dir: &Path, tag: &str) -> Rootfs {
-    unpack_with(layout_dir, tag, false)
-}
-
-/// Like [`unpack_oci`] but a full runtime bundle (`umoci unpack`: `rootfs/`
-/// plus `config.json`, for `runc run -b`).
-pub fn unpack_oci_bundle(layout_dir: &Path, tag: &str) -> Rootfs {
-    unpack_with(layout_dir, tag, true)
-}
-
-fn unpack_with(layout_dir: &Path, tag: &str, bundle: bool) -> Rootfs {
     require_tool("umoci");
     let tmp = tempfile::Builder::new()
         .prefix("pyko-rootfs-")
@@ -282,14 +250,10 @@ fn unpack_with(layout_dir: &Path, tag: &str, bundle: bool) -> Rootfs {
         .unwrap();
     let bdir = tmp.path().join("bundle");
     let image = format!("{}:{tag}", layout_dir.display());
+    std::fs::create_dir_all(&bdir).unwrap();
     let mut cmd = Command::new("umoci");
-    if bundle {
-        cmd.args(["unpack", "--image", &image]).arg(&bdir);
-    } else {
-        std::fs::create_dir_all(&bdir).unwrap();
-        cmd.args(["raw", "unpack", "--image", &image])
-            .arg(bdir.join("rootfs"));
-    }
+    cmd.args(["raw", "unpack", "--image", &image])
+        .arg(bdir.join("rootfs"));
     let start = Instant::now();
     let out = cmd.stdin(Stdio::null()).output().expect("run umoci");
     assert!(
@@ -302,7 +266,6 @@ fn unpack_with(layout_dir: &Path, tag: &str, bundle: bool) -> Rootfs {
     }
     Rootfs {
         rootfs: bdir.join("rootfs"),
-        bundle_dir: bdir,
         bundle: Some(tmp),
     }
 }
@@ -320,12 +283,6 @@ impl Rootfs {
     /// The unpacked root filesystem.
     pub fn path(&self) -> &Path {
         &self.rootfs
-    }
-
-    /// The bundle directory (`rootfs/`, and `config.json` when made by
-    /// [`unpack_oci_bundle`]).
-    pub fn bundle(&self) -> &Path {
-        &self.bundle_dir
     }
 
     /// A `Command` running `argv` inside the rootfs with working directory

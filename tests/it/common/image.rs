@@ -15,7 +15,6 @@ pub const LONG_PATH: &str = "opt/a-directory-name-that-is-long-enough-to-need-pa
 
 pub struct TestImage {
     pub image: Image,
-    pub cache: Cache,
     pub dir: tempfile::TempDir,
 }
 
@@ -93,7 +92,7 @@ pub fn test_image() -> TestImage {
         ],
         annotations: Default::default(),
     };
-    TestImage { image, cache, dir }
+    TestImage { image, dir }
 }
 
 pub fn run(cmd: &mut std::process::Command) -> String {

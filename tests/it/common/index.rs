@@ -130,10 +130,6 @@ impl IndexServer {
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
-
-    pub fn files_url(&self) -> String {
-        self.url.replace("/simple/", "/files/")
-    }
 }
 
 impl Drop for IndexServer {

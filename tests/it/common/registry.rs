@@ -1,7 +1,7 @@
 //! A real distribution (`docker-registry`) process on 127.0.0.1 for tests.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -134,10 +134,6 @@ impl Registry {
 
     pub fn ca_cert(&self) -> PathBuf {
         self.dir.path().join("cert.pem")
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        self.dir.path()
     }
 
     /// `--creds` / `--tls-verify` arguments for skopeo talking to this registry.
