@@ -9,6 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::common::fixtures::{self, Flavour};
 use crate::common::registry::{Registry, RegistryOptions};
+use crate::common::run::pyko_cmd;
 
 const USER: &str = "alice";
 const PASS: &str = "s3cret";
@@ -78,7 +79,7 @@ esac
     /// pyko with its own credential environment: DOCKER_CONFIG=`docker_config`,
     /// HOME empty, optional REGISTRY_AUTH_FILE, the helper dir first on PATH.
     fn pyko(&self, args: &[&str], docker_config: &Path, auth_file: Option<&Path>) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pyko"));
+        let mut cmd = pyko_cmd(&self.path("cache"));
         let home = self.path("home");
         std::fs::create_dir_all(&home).unwrap();
         cmd.args(args)
@@ -94,7 +95,6 @@ esac
             .env("HOME", home)
             .env_remove("XDG_RUNTIME_DIR")
             .env_remove("REGISTRY_AUTH_FILE")
-            .env("PYKO_CACHE_DIR", self.path("cache"))
             .env("HELPER_LOG", self.path("helper.log"))
             .env("HELPER_HOST", &self.reg.host)
             .env("HELPER_USER", USER)

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 
 use crate::common::fixtures::{self, Flavour};
 use crate::common::registry::Registry;
+use crate::common::run::pyko_cmd;
 
 fn json(p: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
@@ -55,7 +55,7 @@ fn copy_add_chown_chmod_land_in_the_app_layer() {
     )
     .unwrap();
     let layout = dir.path().join("layout");
-    let out = Command::new(env!("CARGO_BIN_EXE_pyko"))
+    let out = pyko_cmd(&dir.path().join("cache"))
         .args(["build", "-f"])
         .arg(ctx.join("Dockerfile"))
         .arg(&ctx)
@@ -63,8 +63,6 @@ fn copy_add_chown_chmod_land_in_the_app_layer() {
         .arg(&wheels)
         .arg("--oci-layout")
         .arg(&layout)
-        .env("PYKO_CACHE_DIR", dir.path().join("cache"))
-        .env_remove("SOURCE_DATE_EPOCH")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -134,7 +132,7 @@ fn copy_add_chown_chmod_land_in_the_app_layer() {
         format!("FROM {base}\nADD bundle.tar /opt/\n"),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_pyko"))
+    let out = pyko_cmd(&dir.path().join("cache"))
         .args(["build", "-f"])
         .arg(ctx.join("Dockerfile.add"))
         .arg(&ctx)
@@ -142,7 +140,6 @@ fn copy_add_chown_chmod_land_in_the_app_layer() {
         .arg(&wheels)
         .arg("--oci-layout")
         .arg(dir.path().join("layout2"))
-        .env("PYKO_CACHE_DIR", dir.path().join("cache"))
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

@@ -1,10 +1,9 @@
 //! Bad input gets one clear error naming the thing, a non-zero exit, and no
 //! output file left behind.
 
-use std::process::Command;
-
 use crate::common::fixtures::{self, Flavour};
 use crate::common::registry::{free_port, Registry};
+use crate::common::run::pyko;
 
 /// Runs `pyko build` with `extra` flags (and a tarball destination) and
 /// returns stderr, asserting failure and that no tarball (or temp file) is left.
@@ -14,11 +13,7 @@ fn fails(extra: &[&str]) -> String {
     std::fs::create_dir_all(tarball.parent().unwrap()).unwrap();
     let mut args = vec!["build", "--tarball", tarball.to_str().unwrap()];
     args.extend_from_slice(extra);
-    let out = Command::new(env!("CARGO_BIN_EXE_pyko"))
-        .args(&args)
-        .env("PYKO_CACHE_DIR", dir.path().join("cache"))
-        .output()
-        .unwrap();
+    let out = pyko(&args, &dir.path().join("cache"));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
         !out.status.success(),

@@ -10,17 +10,7 @@ use std::process::{Command, Output};
 use crate::common::fixtures::{self, Flavour};
 use crate::common::index::{self, IndexServer, JSON_TYPE};
 use crate::common::registry::Registry;
-
-fn pyko(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyko"))
-        .args(args)
-        .env("PYKO_CACHE_DIR", cache)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("PIP_INDEX_URL")
-        .env_remove("UV_INDEX_URL")
-        .output()
-        .expect("run pyko")
-}
+use crate::common::run::{pyko, pyko_cmd};
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -254,15 +244,13 @@ fn requirements_and_lock_files_give_the_wheel_dir_image() {
     )
     .unwrap();
     let layout = dir.path().join("dockerfile-layout");
-    let out = Command::new(env!("CARGO_BIN_EXE_pyko"))
+    let out = pyko_cmd(&dir2.path().join("cache"))
         .args(["build", "-f"])
         .arg(&dockerfile)
         .arg(fixtures::example_app())
         .args(["--build-arg", &format!("BASE={base}"), "--oci-layout"])
         .arg(&layout)
-        .env("PYKO_CACHE_DIR", dir2.path().join("cache"))
         .env("PIP_INDEX_URL", &json.url)
-        .env_remove("SOURCE_DATE_EPOCH")
         .output()
         .unwrap();
     assert!(out.status.success(), "Dockerfile build: {}", stderr(&out));

@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 use crate::common::fixtures;
 use crate::common::index::{self, IndexServer};
 use crate::common::registry::Registry;
+use crate::common::run::pyko_cmd;
 
 const EM_AARCH64: u16 = 183;
 
@@ -122,7 +123,7 @@ fn hashed_requirements_build_linux_arm64_on_amd64() {
     .unwrap();
 
     let layout = dir.path().join("layout");
-    let out = Command::new(env!("CARGO_BIN_EXE_pyko"))
+    let out = pyko_cmd(&dir.path().join("cache"))
         .args(["build", "--from", &base, "--platform", "linux/arm64"])
         .arg("--requirements")
         .arg(&req)
@@ -134,9 +135,6 @@ fn hashed_requirements_build_linux_arm64_on_amd64() {
         ])
         .arg("--oci-layout")
         .arg(&layout)
-        .env("PYKO_CACHE_DIR", dir.path().join("cache"))
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("PIP_INDEX_URL")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

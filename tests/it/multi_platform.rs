@@ -5,19 +5,11 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use crate::common::fixtures::{self, Flavour};
 use crate::common::registry::Registry;
-
-fn pyko(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyko"))
-        .args(args)
-        .env("PYKO_CACHE_DIR", cache)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .expect("run pyko")
-}
+use crate::common::run::pyko;
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.stdin(Stdio::null()).output().expect("run tool");

@@ -650,7 +650,7 @@ fn venv_flag_installs_into_a_working_virtual_environment() {
     let base_ref = fixtures::push_base(&reg, Flavour::Slim, "library/python:3.11-test");
     let dir = tempfile::tempdir().unwrap();
     let layout = dir.path().join("layout");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pyko"))
+    let out = crate::common::run::pyko_cmd(&dir.path().join("cache"))
         .args(["build", "--from", &base_ref, "--wheels"])
         .arg(fixtures::wheelhouse())
         .args([
@@ -662,8 +662,6 @@ fn venv_flag_installs_into_a_working_virtual_environment() {
         ])
         .arg(&layout)
         .args(["--tag", "venv"])
-        .env("PYKO_CACHE_DIR", dir.path().join("cache"))
-        .env_remove("SOURCE_DATE_EPOCH")
         .output()
         .expect("run pyko");
     assert!(

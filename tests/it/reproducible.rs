@@ -14,15 +14,7 @@ use std::process::{Command, Output};
 
 use crate::common::fixtures::{self, Flavour};
 use crate::common::registry::Registry;
-
-fn pyko(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyko"))
-        .args(args)
-        .env("PYKO_CACHE_DIR", cache)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .expect("run pyko")
-}
+use crate::common::run::pyko;
 
 fn ok(out: &Output) -> (String, String) {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

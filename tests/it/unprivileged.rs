@@ -66,7 +66,7 @@ fn setup() -> Env {
     chmod(root.path(), 0o755);
     // The binary where any user can run it (a CI clone may be 0700).
     let pyko = root.path().join("pyko");
-    std::fs::copy(env!("CARGO_BIN_EXE_pyko"), &pyko).unwrap();
+    std::fs::copy(crate::common::run::pyko_bin(), &pyko).unwrap();
     chmod(&pyko, 0o755);
     let app = root.path().join("app");
     read_only_copy(&fixtures::example_app(), &app);

@@ -3,14 +3,26 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// Runs the pyko binary with its own cache and no SOURCE_DATE_EPOCH.
-pub fn pyko(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pyko"))
-        .args(args)
-        .env("PYKO_CACHE_DIR", cache)
+/// The pyko binary under test.
+pub fn pyko_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_pyko"))
+}
+
+/// A pyko command that cannot see the developer's settings: its own cache,
+/// no SOURCE_DATE_EPOCH (pinned digests assume the default mtime) and no
+/// index URL inherited from pip or uv configuration.
+pub fn pyko_cmd(cache: &Path) -> Command {
+    let mut cmd = Command::new(pyko_bin());
+    cmd.env("PYKO_CACHE_DIR", cache)
         .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .expect("run pyko")
+        .env_remove("PIP_INDEX_URL")
+        .env_remove("UV_INDEX_URL");
+    cmd
+}
+
+/// Runs `pyko args…` as [`pyko_cmd`] sets it up.
+pub fn pyko(args: &[&str], cache: &Path) -> Output {
+    pyko_cmd(cache).args(args).output().expect("run pyko")
 }
 
 /// Runs skopeo, asserting success; returns stdout.
