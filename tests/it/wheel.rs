@@ -16,6 +16,8 @@ use pyko::wheel::{find_wheels, install, InstallOptions, Installation, WheelError
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 
+use crate::common::fixtures::require_tool;
+
 // ---------------------------------------------------------------- builders
 
 /// A wheel described in memory; `build` writes it with a correct RECORD
@@ -706,30 +708,54 @@ fn find_wheels_refuses_sdists_and_empty_dirs() {
 
 // ------------------------------------------------------- against real pip
 
-/// What the host's Python says about itself; `None` skips pip comparisons
-/// on machines without python3 and pip.
-fn host_python(prefix: &Path) -> Option<(String, serde_json::Value)> {
+/// How to get the host Python these comparisons need (CI has it).
+const HOST_PIP: &str = "Python 3.11 with pip as `python3` on PATH \
+     (Debian bookworm: apt-get install python3 python3-pip; see tests/fixtures/install-deps.sh)";
+
+/// Runs `python3 -c script` on the host, failing the test (not skipping
+/// it) when python3 or pip is missing: a comparison that did not run
+/// must not pass.
+fn host_python_output(script: &str) -> String {
+    let python = require_tool("python3");
+    let pip = Command::new(&python)
+        .args(["-m", "pip", "--version"])
+        .output()
+        .expect("run python3 -m pip --version");
+    assert!(
+        pip.status.success(),
+        "`python3 -m pip` does not work; this test needs {HOST_PIP}:\n{}",
+        String::from_utf8_lossy(&pip.stderr)
+    );
+    let out = Command::new(&python)
+        .args(["-c", script])
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "python3 -c failed; this test needs {HOST_PIP}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// What the host's Python 3.11 says about itself: its executable and its
+/// install scheme for `prefix` (Debian's own python3 puts pip's `--prefix`
+/// installs under `local/…/dist-packages`, which pyko follows too).
+fn host_python(prefix: &Path) -> (String, serde_json::Value) {
     let script = format!(
         "import json, sys, sysconfig\n\
          p = {prefix:?}\n\
          v = dict(base=p, platbase=p, installed_base=p, installed_platbase=p)\n\
-         print(json.dumps(dict(exe=sys.executable, paths=sysconfig.get_paths(vars=v))))",
+         print(json.dumps(dict(exe=sys.executable, version='%d.%d' % sys.version_info[:2], \
+         paths=sysconfig.get_paths(vars=v))))",
         prefix = prefix.display().to_string()
     );
-    let out = Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .ok()?;
-    let has_pip = Command::new("python3")
-        .args(["-m", "pip", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !out.status.success() || !has_pip {
-        eprintln!("skipping: python3 with pip is not available");
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    Some((v["exe"].as_str().unwrap().to_string(), v["paths"].clone()))
+    let v: serde_json::Value = serde_json::from_str(&host_python_output(&script)).unwrap();
+    assert_eq!(
+        v["version"], "3.11",
+        "the host python3 is not 3.11; the test wheels are tagged cp311, so this test needs {HOST_PIP}"
+    );
+    (v["exe"].as_str().unwrap().to_string(), v["paths"].clone())
 }
 
 fn walk(root: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
@@ -752,12 +778,14 @@ fn walk(root: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    ignore = "the native test wheel is tagged x86_64, which pip refuses on other machines"
+)]
 fn matches_host_pip_install_prefix() {
     let work = tempfile::tempdir().unwrap();
     let prefix = work.path().join("prefix");
-    let Some((exe, paths)) = host_python(&prefix) else {
-        return;
-    };
+    let (exe, paths) = host_python(&prefix);
     let wheels_dir = work.path().join("wheels");
     fs::create_dir(&wheels_dir).unwrap();
     let mut spec = WheelSpec::new("Demo_Pkg", "1.0");
@@ -833,10 +861,6 @@ fn matches_host_pip_install_prefix() {
         },
         ..target()
     };
-    if !t.scheme.purelib.ends_with("python3.11/site-packages") {
-        eprintln!("skipping: host Python is not 3.11");
-        return;
-    }
     let wheels = find_wheels(&wheels_dir).unwrap();
     let inst = install(&wheels, &t, &all()).unwrap();
     let strip = prefix.display().to_string();
@@ -867,32 +891,31 @@ fn matches_host_pip_install_prefix() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_env = "gnu"),
+    ignore = "compares glibc (manylinux) tags; this host's libc is not glibc"
+)]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    ignore = "pyko targets amd64 and arm64 only"
+)]
 fn tags_match_host_packaging() {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import platform, sys\n\
-             from pip._vendor.packaging.tags import sys_tags\n\
-             lib, ver = platform.libc_ver()\n\
-             print(platform.machine(), lib, ver, '%d.%d' % sys.version_info[:2])\n\
-             print('\\n'.join(str(t) for t in sys_tags()))",
-        ])
-        .output();
-    let Some(out) = out.ok().filter(|o| o.status.success()) else {
-        eprintln!("skipping: python3 with pip is not available");
-        return;
-    };
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = host_python_output(
+        "import platform, sys\n\
+         from pip._vendor.packaging.tags import sys_tags\n\
+         lib, ver = platform.libc_ver()\n\
+         print(platform.machine(), lib, ver, '%d.%d' % sys.version_info[:2])\n\
+         print('\\n'.join(str(t) for t in sys_tags()))",
+    );
     let mut lines = stdout.lines();
     let head: Vec<&str> = lines.next().unwrap().split(' ').collect();
     let [machine, "glibc", glibc, python] = head[..] else {
-        eprintln!("skipping: host is not glibc");
-        return;
+        panic!("the host python3 reports {head:?}, not glibc; this test needs {HOST_PIP}");
     };
     let arch = match machine {
         "x86_64" => "amd64",
         "aarch64" => "arm64",
-        _ => return,
+        other => panic!("the host python3 runs on {other}, expected x86_64 or aarch64"),
     };
     let (gmaj, gmin) = glibc.split_once('.').unwrap();
     let (pmaj, pmin) = python.split_once('.').unwrap();
