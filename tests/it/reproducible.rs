@@ -5,7 +5,7 @@
 //!
 //! The umask is deliberately not varied: Docker's `COPY` keeps permission
 //! bits, so a checkout with other modes *is* a different image (pyko must
-//! record the modes, as `tests/layer.rs` checks). What must not matter is
+//! record the modes, as `tests/it/layer.rs` checks). What must not matter is
 //! everything else the filesystem remembers: mtimes, atimes, ctimes, inode
 //! and directory order.
 
