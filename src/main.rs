@@ -22,12 +22,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let ui = Reporter::new(cli.quiet, cli.verbose);
     match cli.command {
         Cmd::Build(args) => {
-            let epoch = source_date_epoch()?;
+            let epoch = pyko::inputs::source_date_epoch()?;
             let (default_cache, note) = pyko::cache::default_dir();
             if let Some(note) = note {
                 ui.info(note);
             }
-            let spec = args.into_spec(epoch, Some(default_cache))?;
+            let (spec, notes) = args.into_spec(epoch, Some(default_cache))?;
+            for n in notes {
+                ui.info(format!("note: {n}"));
+            }
             let outcome = build(&spec, &ui)?;
             for r in outcome.pushed {
                 println!("{r}");
@@ -81,15 +84,4 @@ fn login(args: pyko::inputs::cli::LoginArgs, ui: &Reporter) -> anyhow::Result<()
         config.display()
     ));
     Ok(())
-}
-
-fn source_date_epoch() -> anyhow::Result<u64> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
-            anyhow::anyhow!(
-                "SOURCE_DATE_EPOCH={v:?} is not a whole number of seconds; unset it or fix it"
-            )
-        }),
-        _ => Ok(0),
-    }
 }

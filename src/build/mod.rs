@@ -10,7 +10,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::base::disk as base_disk;
 use crate::cache::{Cache, CacheError};
-use crate::inputs::spec::{BaseSource, BuildSpec, Command, TarballDest};
+use crate::inputs::spec::{BaseSource, BuildSpec, TarballDest};
 use crate::layer::app;
 use crate::layer::writer::{write_layer, LayerOptions};
 use crate::oci::digest::Digest;
@@ -375,14 +375,10 @@ fn deps_layer(
 }
 
 fn config_changes(spec: &BuildSpec) -> config::ConfigChanges {
-    let cmd = |c: &Command| match c {
-        Command::Exec(v) => config::Command::Exec(v.clone()),
-        Command::Shell(s) => config::Command::Shell(s.clone()),
-    };
     config::ConfigChanges {
         exposed_ports: spec.ports.clone(),
-        cmd: spec.cmd.as_ref().map(cmd),
-        entrypoint: spec.entrypoint.as_ref().map(cmd),
+        cmd: spec.cmd.clone(),
+        entrypoint: spec.entrypoint.clone(),
         env: spec.env.clone(),
         path_prepend: Vec::new(),
         workdir: Some(spec.workdir.clone()),

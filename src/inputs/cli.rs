@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::inputs::spec::{self, BuildSpec, Command, Outputs, RegistryOptions, TarballDest};
+use crate::inputs::dockerfile::{self, Dockerfile};
+use crate::inputs::spec::{self, BuildSpec, Outputs, RegistryOptions, TarballDest};
+use crate::layer::copy::Copies;
+use crate::oci::config::{parse_port, Command};
 use crate::oci::reference::Reference;
 use crate::sources::WheelInput;
 use crate::target::{self, Overrides};
@@ -137,9 +140,6 @@ pub struct BuildArgs {
     /// (DIR/bin goes first on PATH).
     #[arg(long, value_name = "DIR", conflicts_with = "site_packages")]
     pub venv: Option<String>,
-    /// `--file`'s COPY/ADD of local paths other than `COPY . .`.
-    #[arg(skip)]
-    pub copies: Option<crate::layer::copy::Copies>,
     /// Push to this reference (repeatable for several tags).
     #[arg(long, value_name = "REF")]
     pub push: Vec<String>,
@@ -185,21 +185,45 @@ fn reference(flag_name: &'static str, s: &str) -> Result<Reference, FlagError> {
     })
 }
 
+/// Each value parsed by `parse`; a flag given more than once gives many.
+fn each<T>(
+    values: &[String],
+    flag_name: &'static str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, FlagError> {
+    values
+        .iter()
+        .map(|v| parse(v))
+        .collect::<Result<_, _>>()
+        .map_err(flag(flag_name))
+}
+
+fn command(value: Option<&str>, flag_name: &'static str) -> Result<Option<Command>, FlagError> {
+    value
+        .map(spec::parse_command)
+        .transpose()
+        .map_err(flag(flag_name))
+}
+
 impl BuildArgs {
-    /// Validates flags into a spec; `epoch` is SOURCE_DATE_EPOCH (read by the
-    /// caller so this stays a pure function).
+    /// Validates flags into a spec, with `--file`'s Dockerfile giving every
+    /// value the flags do not (flags win; ENV and LABEL add up, the
+    /// Dockerfile's first). `epoch` is [`crate::inputs::source_date_epoch`],
+    /// read by the caller so this stays a pure function. Also returns notes
+    /// for the user (e.g. Dockerfile directives pyko ignores).
     pub fn into_spec(
-        mut self,
+        self,
         epoch: u64,
         default_cache: Option<PathBuf>,
-    ) -> Result<BuildSpec, FlagError> {
-        let inline_requirements = self.apply_dockerfile()?;
-        let workdir = self.workdir.clone().unwrap_or_else(|| "/app".into());
+    ) -> Result<(BuildSpec, Vec<String>), FlagError> {
+        let df = self.dockerfile()?.unwrap_or_default();
+        let context = self.context.clone().unwrap_or_else(|| PathBuf::from("."));
+        let workdir = self.workdir.or(df.workdir).unwrap_or_else(|| "/app".into());
         let platform = self
             .platform
-            .clone()
+            .or(df.platform)
             .unwrap_or_else(|| "linux/amd64".into());
-        let from = self.from.clone().unwrap_or_default();
+        let from = self.from.unwrap_or(df.from);
         let python = self
             .python
             .as_deref()
@@ -258,77 +282,79 @@ impl BuildArgs {
         if tags.is_empty() {
             tags = push.iter().map(|r| r.to_string()).collect();
         }
-        Ok(BuildSpec {
-            base: match crate::base::disk::DiskBase::parse(&from) {
-                Some(disk) => spec::BaseSource::Disk(disk.map_err(flag("--from"))?),
-                None => spec::BaseSource::Registry(reference("--from", &from)?),
+        let index_url = self.index_url.or(df.index_url);
+        let uv_index_url = || std::env::var("UV_INDEX_URL").ok().filter(|u| !u.is_empty());
+        let base = match crate::base::disk::DiskBase::parse(&from) {
+            Some(disk) => spec::BaseSource::Disk(disk.map_err(flag("--from"))?),
+            None => spec::BaseSource::Registry(reference("--from", &from)?),
+        };
+        let wheels = match (self.requirements, self.lock) {
+            (None, None) if df.requirements.is_some() && self.wheels.is_none() => {
+                WheelInput::Requirements {
+                    file: self.file.clone().unwrap_or_default(),
+                    inline: df.requirements,
+                    local: None,
+                    index_url: index_url.or_else(uv_index_url),
+                    extra_index_urls: self.extra_index_url,
+                }
+            }
+            (Some(file), _) => WheelInput::Requirements {
+                file,
+                inline: None,
+                local: self.wheels,
+                index_url: index_url.or_else(uv_index_url),
+                extra_index_urls: self.extra_index_url,
             },
+            (None, Some(file)) => WheelInput::Lock {
+                file,
+                local: self.wheels,
+            },
+            (None, None) => WheelInput::Dir(self.wheels.ok_or(FlagError {
+                flag: "--wheels/--requirements/--lock",
+                message: "missing: say where the wheels come from".into(),
+            })?),
+        };
+        let ports = if self.ports.is_empty() {
+            df.ports
+        } else {
+            each(&self.ports, "--port", |p| {
+                parse_port(p).map_err(|e| e.to_string())
+            })?
+        };
+        let (cmd, entrypoint) = if self.cmd.is_none() && self.entrypoint.is_none() {
+            (df.cmd, df.entrypoint)
+        } else {
+            (
+                command(self.cmd.as_deref(), "--cmd")?,
+                command(self.entrypoint.as_deref(), "--entrypoint")?,
+            )
+        };
+        let mut env = df.env;
+        env.extend(each(&self.env, "--env", spec::parse_key_value)?);
+        let mut labels = df.labels;
+        labels.extend(each(&self.labels, "--label", spec::parse_key_value)?);
+        let copies = (!df.copies.is_empty()).then(|| Copies {
+            context: context.clone(),
+            ops: df.copies,
+            app_at: df.copies_before_context,
+        });
+        let app = self
+            .app
+            .or_else(|| df.copies_context.then(|| context.clone()));
+        let spec = BuildSpec {
+            base,
             platform: platforms[0].clone(),
             platforms,
             all_platforms,
-            wheels: match (self.requirements, self.lock) {
-                (None, None) if inline_requirements.is_some() && self.wheels.is_none() => {
-                    WheelInput::Requirements {
-                        file: self.file.clone().unwrap_or_default(),
-                        inline: inline_requirements,
-                        local: None,
-                        index_url: self.index_url.or_else(|| {
-                            std::env::var("UV_INDEX_URL").ok().filter(|u| !u.is_empty())
-                        }),
-                        extra_index_urls: self.extra_index_url,
-                    }
-                }
-                (Some(file), _) => WheelInput::Requirements {
-                    file,
-                    inline: None,
-                    local: self.wheels,
-                    index_url: self
-                        .index_url
-                        .or_else(|| std::env::var("UV_INDEX_URL").ok().filter(|u| !u.is_empty())),
-                    extra_index_urls: self.extra_index_url,
-                },
-                (None, Some(file)) => WheelInput::Lock {
-                    file,
-                    local: self.wheels,
-                },
-                (None, None) => WheelInput::Dir(self.wheels.ok_or(FlagError {
-                    flag: "--wheels/--requirements/--lock",
-                    message: "missing: say where the wheels come from".into(),
-                })?),
-            },
-            app: self.app,
+            wheels,
+            app,
             workdir,
-            ports: self
-                .ports
-                .iter()
-                .map(|p| spec::parse_port(p))
-                .collect::<Result<_, _>>()
-                .map_err(flag("--port"))?,
-            cmd: self
-                .cmd
-                .as_deref()
-                .map(Command::parse)
-                .transpose()
-                .map_err(flag("--cmd"))?,
-            entrypoint: self
-                .entrypoint
-                .as_deref()
-                .map(Command::parse)
-                .transpose()
-                .map_err(flag("--entrypoint"))?,
-            env: self
-                .env
-                .iter()
-                .map(|e| spec::parse_key_value(e))
-                .collect::<Result<_, _>>()
-                .map_err(flag("--env"))?,
-            labels: self
-                .labels
-                .iter()
-                .map(|e| spec::parse_key_value(e))
-                .collect::<Result<_, _>>()
-                .map_err(flag("--label"))?,
-            user: self.user,
+            ports,
+            cmd,
+            entrypoint,
+            env,
+            labels,
+            user: self.user.or(df.user),
             target: Overrides {
                 python,
                 site_packages: self.site_packages,
@@ -350,80 +376,22 @@ impl BuildArgs {
             },
             epoch,
             venv: self.venv,
-            copies: self.copies,
-        })
+            copies,
+        };
+        Ok((spec, df.notes))
     }
-}
 
-impl BuildArgs {
-    /// Fills every flag the user did not give from `--file`'s Dockerfile;
-    /// returns the requirements its `RUN pip install` lines stand for.
-    fn apply_dockerfile(&mut self) -> Result<Option<String>, FlagError> {
-        let Some(file) = self.file.clone() else {
+    /// `--file`'s Dockerfile, read with `--build-arg`s and the context.
+    fn dockerfile(&self) -> Result<Option<Dockerfile>, FlagError> {
+        let Some(file) = &self.file else {
             return Ok(None);
         };
         let err = flag("--file");
-        let text =
-            std::fs::read_to_string(&file).map_err(|e| err(format!("{}: {e}", file.display())))?;
+        let text = fs_err::read_to_string(file).map_err(|e| err(crate::error::chain(&e)))?;
         let context = self.context.clone().unwrap_or_else(|| PathBuf::from("."));
-        let build_args = self
-            .build_args
-            .iter()
-            .map(|a| spec::parse_key_value(a))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(flag("--build-arg"))?;
-        let df = crate::inputs::dockerfile::parse(&file, &text, &context, &build_args)
-            .map_err(|e| err(e.to_string()))?;
-        for n in &df.notes {
-            eprintln!("note: {n}");
-        }
-        self.from.get_or_insert(df.from);
-        if self.platform.is_none() {
-            self.platform = df.platform;
-        }
-        if self.workdir.is_none() {
-            self.workdir = df.workdir;
-        }
-        if self.ports.is_empty() {
-            self.ports = df.ports;
-        }
-        if self.cmd.is_none() && self.entrypoint.is_none() {
-            let form = |c: Command| match c {
-                Command::Exec(v) => serde_json::to_string(&v).expect("strings serialize"),
-                Command::Shell(s) => s,
-            };
-            self.cmd = df.cmd.map(form);
-            self.entrypoint = df.entrypoint.map(form);
-        }
-        let kv = |(k, v): (String, String)| format!("{k}={v}");
-        self.env = df
-            .env
-            .into_iter()
-            .map(kv)
-            .chain(self.env.drain(..))
-            .collect();
-        self.labels = df
-            .labels
-            .into_iter()
-            .map(kv)
-            .chain(self.labels.drain(..))
-            .collect();
-        if self.user.is_none() {
-            self.user = df.user;
-        }
-        if !df.copies.is_empty() {
-            self.copies = Some(crate::layer::copy::Copies {
-                context: context.clone(),
-                ops: df.copies,
-                app_at: df.copies_before_context,
-            });
-        }
-        if self.app.is_none() && df.copies_context {
-            self.app = Some(context);
-        }
-        if self.index_url.is_none() {
-            self.index_url = df.index_url;
-        }
-        Ok(df.requirements)
+        let build_args = each(&self.build_args, "--build-arg", spec::parse_key_value)?;
+        dockerfile::parse(file, &text, &context, &build_args)
+            .map(Some)
+            .map_err(|e| err(e.to_string()))
     }
 }

@@ -4,4 +4,7 @@
 
 pub mod cli;
 pub mod dockerfile;
+mod epoch;
 pub mod spec;
+
+pub use epoch::{source_date_epoch, SourceDateEpochError};

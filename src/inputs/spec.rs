@@ -4,38 +4,10 @@
 
 use std::path::PathBuf;
 
+use crate::oci::config::Command;
 use crate::oci::reference::Reference;
 use crate::oci::Platform;
 use crate::target::Overrides;
-
-/// A container command in Docker's two forms.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Command {
-    /// `["streamlit", "run", "app.py"]`
-    Exec(Vec<String>),
-    /// `streamlit run app.py`, run as `/bin/sh -c "…"` like Docker does.
-    Shell(String),
-}
-
-impl Command {
-    /// A flag value: a JSON array is the exec form (as in a Dockerfile),
-    /// anything else the shell form.
-    pub fn parse(s: &str) -> Result<Command, String> {
-        let t = s.trim_start();
-        if t.starts_with('[') {
-            if let Ok(v) = serde_json::from_str::<Vec<String>>(t) {
-                return Ok(Command::Exec(v));
-            }
-            return Err(format!(
-                "{s:?} starts with '[' but is not a JSON array of strings; write [\"prog\", \"arg\"] for the exec form"
-            ));
-        }
-        if t.is_empty() {
-            return Err("empty command".into());
-        }
-        Ok(Command::Shell(s.to_string()))
-    }
-}
 
 /// Where a tarball goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,7 +72,7 @@ pub struct BuildSpec {
     pub registry: RegistryOptions,
     /// `None` = no persistent cache (`--no-cache`).
     pub cache_dir: Option<PathBuf>,
-    /// Layer mtimes and `created`: SOURCE_DATE_EPOCH, else 0.
+    /// Layer mtimes and `created`: see [`crate::inputs::source_date_epoch`].
     pub epoch: u64,
     /// `--venv DIR`: install into a virtual environment at DIR in the image.
     pub venv: Option<String>,
@@ -133,20 +105,23 @@ pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// A port as Docker's EXPOSE takes it: `8501`, `8501/tcp`, `53/udp`.
-pub fn parse_port(s: &str) -> Result<String, String> {
-    let (num, proto) = s.split_once('/').unwrap_or((s, "tcp"));
-    let proto = proto.to_ascii_lowercase();
-    let n: u32 = num
-        .parse()
-        .map_err(|_| format!("port {s:?} is not a number (1-65535)"))?;
-    if !(1..=65535).contains(&n) {
-        return Err(format!("port {s:?} is out of range (1-65535)"));
+/// A `--cmd`/`--entrypoint` value: a JSON array is the exec form (as in a
+/// Dockerfile), anything else the shell form. Stricter than a Dockerfile's
+/// CMD: a flag that starts with '[' but is no array is surely a typo.
+pub fn parse_command(s: &str) -> Result<Command, String> {
+    let t = s.trim_start();
+    if t.starts_with('[') {
+        if let Ok(v) = serde_json::from_str::<Vec<String>>(t) {
+            return Ok(Command::Exec(v));
+        }
+        return Err(format!(
+            "{s:?} starts with '[' but is not a JSON array of strings; write [\"prog\", \"arg\"] for the exec form"
+        ));
     }
-    if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
-        return Err(format!("port {s:?}: protocol must be tcp, udp or sctp"));
+    if t.is_empty() {
+        return Err("empty command".into());
     }
-    Ok(format!("{n}/{proto}"))
+    Ok(Command::Shell(s.to_string()))
 }
 
 #[cfg(test)]
@@ -154,25 +129,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn commands_ports_platforms() {
+    fn commands_platforms_key_values() {
         assert_eq!(
-            Command::parse("streamlit run app.py"),
+            parse_command("streamlit run app.py"),
             Ok(Command::Shell("streamlit run app.py".into()))
         );
         assert_eq!(
-            Command::parse(r#"["python", "-m", "http.server"]"#),
+            parse_command(r#"["python", "-m", "http.server"]"#),
             Ok(Command::Exec(vec![
                 "python".into(),
                 "-m".into(),
                 "http.server".into()
             ]))
         );
-        assert!(Command::parse("[oops").is_err());
-        assert_eq!(parse_port("8501").unwrap(), "8501/tcp");
-        assert_eq!(parse_port("53/UDP").unwrap(), "53/udp");
-        assert!(parse_port("0").is_err());
-        assert!(parse_port("70000").is_err());
-        assert!(parse_port("http").is_err());
+        assert!(parse_command("[oops").is_err());
         assert_eq!(
             parse_platform("linux/arm/v7").unwrap().variant.as_deref(),
             Some("v7")

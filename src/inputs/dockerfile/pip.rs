@@ -1,0 +1,90 @@
+//! The one RUN pyko honours: `pip install` of requirements, translated into
+//! requirements lines for the wheel input instead of being run.
+
+use std::path::Path;
+
+use super::lexer::words;
+
+/// `pip install …` / `pip3 install …` / `python[3] -m pip install …` →
+/// requirements lines (`-r` paths made absolute in the context) and an
+/// index URL.
+pub(super) fn pip_install(
+    run: &str,
+    context: &Path,
+) -> Result<(Vec<String>, Option<String>), String> {
+    let w = words(run)?;
+    let args = match w.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["pip" | "pip3", "install", ..] => w[2..].to_vec(),
+        [py, "-m", "pip", "install", ..] if py.starts_with("python") => w[4..].to_vec(),
+        _ => return Err("only `RUN pip install …` can be honoured".into()),
+    };
+    let mut lines = Vec::new();
+    let mut index = None;
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let (opt, inline) = match a.split_once('=') {
+            Some((o, v)) if a.starts_with("--") => (o.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or(format!("{opt} needs a value"))
+        };
+        match opt.as_str() {
+            "-r" | "--requirement" => {
+                let v = value()?;
+                lines.push(format!("-r {}", context.join(v).display()))
+            }
+            "-i" | "--index-url" => index = Some(value()?),
+            "--extra-index-url" => lines.push(format!("--extra-index-url {}", value()?)),
+            // Options that change how pip runs, not what gets installed.
+            "--no-cache-dir"
+            | "--upgrade"
+            | "-U"
+            | "-q"
+            | "--quiet"
+            | "--disable-pip-version-check"
+            | "--no-warn-script-location"
+            | "--root-user-action"
+            | "--no-compile" => {
+                if opt == "--root-user-action" && inline.is_none() {
+                    it.next();
+                }
+            }
+            o if o.starts_with('-') => return Err(format!("pip option {o} cannot be honoured")),
+            _ => lines.push(a),
+        }
+    }
+    if lines.is_empty() {
+        return Err("pip install without requirements".into());
+    }
+    Ok((lines, index))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pip_forms() {
+        let ctx = Path::new("/c");
+        assert_eq!(
+            pip_install(
+                "pip install --no-cache-dir -r req.txt --root-user-action ignore a==1 -i http://i/",
+                ctx
+            )
+            .unwrap(),
+            (
+                vec!["-r /c/req.txt".to_string(), "a==1".to_string()],
+                Some("http://i/".to_string())
+            )
+        );
+        assert!(pip_install("pip install", ctx).is_err());
+        assert!(pip_install("pip install -e .", ctx)
+            .unwrap_err()
+            .contains("-e"));
+        assert!(pip_install("apt-get install gcc", ctx).is_err());
+    }
+}
