@@ -28,6 +28,12 @@ impl Reporter {
         }
     }
 
+    /// Said even with `--quiet`: what the user must know although the
+    /// build goes on (e.g. a platform left out of the image).
+    pub fn warn(&self, msg: impl AsRef<str>) {
+        eprintln!("{}", msg.as_ref());
+    }
+
     pub fn debug(&self, msg: impl AsRef<str>) {
         if self.verbose {
             self.info(msg);

@@ -3,14 +3,14 @@
 //! registry. Nothing here downloads a layer; outputs fetch (or mount) them
 //! only if they need the bytes.
 
-use crate::oci::media_types;
 pub mod disk;
 
 use crate::cache::Cache;
-use crate::oci::digest::Digest;
-use crate::oci::reference::Reference;
-use crate::oci::Layer;
-use crate::oci::{BlobSource, Image, ImageLayer, Platform};
+use crate::oci::media_types;
+use crate::oci::{
+    BlobSource, Descriptor, Digest, Image, ImageLayer, IndexJson, Layer, ManifestJson, Platform,
+    Reference,
+};
 use crate::registry::{Client, Manifest, RegistryError};
 
 /// Image configs are small; this only guards memory against a bogus one.
@@ -47,47 +47,6 @@ pub enum BaseError {
         digest: Digest,
         detail: String,
     },
-}
-
-#[derive(serde::Deserialize)]
-pub(crate) struct Descriptor {
-    #[serde(rename = "mediaType", default)]
-    pub(crate) media_type: String,
-    pub(crate) digest: Digest,
-    pub(crate) size: u64,
-    #[serde(default)]
-    pub(crate) platform: Option<PlatformJson>,
-    #[serde(default)]
-    pub(crate) annotations: std::collections::BTreeMap<String, String>,
-}
-
-#[derive(serde::Deserialize)]
-pub(crate) struct PlatformJson {
-    os: String,
-    architecture: String,
-    #[serde(default)]
-    variant: Option<String>,
-}
-
-impl PlatformJson {
-    pub(crate) fn to_platform(&self) -> Platform {
-        Platform {
-            os: self.os.clone(),
-            architecture: self.architecture.clone(),
-            variant: self.variant.clone(),
-        }
-    }
-}
-
-#[derive(serde::Deserialize)]
-pub(crate) struct IndexJson {
-    pub(crate) manifests: Vec<Descriptor>,
-}
-
-#[derive(serde::Deserialize)]
-pub(crate) struct ManifestJson {
-    pub(crate) config: Descriptor,
-    pub(crate) layers: Vec<Descriptor>,
 }
 
 impl From<RegistryError> for BaseError {
@@ -163,14 +122,7 @@ pub(crate) fn available(entries: &[Descriptor]) -> String {
         .iter()
         .filter_map(|d| d.platform.as_ref())
         .filter(|p| p.os != "unknown")
-        .map(|p| {
-            Platform {
-                os: p.os.clone(),
-                architecture: p.architecture.clone(),
-                variant: p.variant.clone(),
-            }
-            .to_string()
-        })
+        .map(Platform::to_string)
         .collect();
     v.dedup();
     if v.is_empty() {
@@ -267,7 +219,7 @@ fn image_from(
 /// families in one manifest is something some readers reject.
 pub(crate) fn oci_layer_media_type(media_type: String) -> String {
     match media_type.as_str() {
-        media_types::DOCKER_LAYER_TAR_GZIP => crate::oci::media_types::OCI_LAYER_TAR_GZIP.into(),
+        media_types::DOCKER_LAYER_TAR_GZIP => media_types::OCI_LAYER_TAR_GZIP.into(),
         media_types::DOCKER_FOREIGN_LAYER_TAR_GZIP => {
             media_types::OCI_LAYER_NONDISTRIBUTABLE_TAR_GZIP.into()
         }

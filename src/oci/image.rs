@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::descriptor::Descriptor;
 use super::digest::Digest;
 use super::media_types::{OCI_CONFIG, OCI_MANIFEST};
+use super::platform::Platform;
 
 /// A finished layer blob: what a manifest's descriptor and the config's
 /// `rootfs.diff_ids` need to know about it.
@@ -40,24 +42,6 @@ pub struct ImageLayer {
     pub source: BlobSource,
 }
 
-/// `os/arch[/variant]`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Platform {
-    pub os: String,
-    pub architecture: String,
-    pub variant: Option<String>,
-}
-
-impl std::fmt::Display for Platform {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.os, self.architecture)?;
-        if let Some(v) = &self.variant {
-            write!(f, "/{v}")?;
-        }
-        Ok(())
-    }
-}
-
 /// A single-platform image.
 #[derive(Clone, Debug)]
 pub struct Image {
@@ -77,8 +61,29 @@ pub struct Blob {
     pub media_type: String,
 }
 
-fn descriptor(media_type: &str, digest: &Digest, size: u64) -> serde_json::Value {
-    serde_json::json!({ "mediaType": media_type, "digest": digest.as_str(), "size": size })
+/// An image manifest as stored, for reading a base's and writing pyko's.
+/// Field order is serialization order, and so part of the digest.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct ManifestJson {
+    #[serde(rename = "schemaVersion", default = "schema_version")]
+    pub schema_version: u32,
+    /// A Docker schema2 manifest says which it is here; old OCI ones may not.
+    #[serde(
+        rename = "mediaType",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub media_type: String,
+    pub config: Descriptor,
+    pub layers: Vec<Descriptor>,
+    /// Not read: a base's annotations describe the base, not the image
+    /// built on it (which gets its own, see `Image::annotations`).
+    #[serde(skip_deserializing, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+fn schema_version() -> u32 {
+    2
 }
 
 impl Image {
@@ -96,25 +101,29 @@ impl Image {
 
     /// The OCI image manifest for this image.
     pub fn manifest_blob(&self) -> Blob {
-        let config = self.config_blob();
-        let mut m = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": descriptor(&config.media_type, &config.digest, config.bytes.len() as u64),
-            "layers": self.layers.iter().map(|l| {
-                descriptor(&l.layer.media_type, &l.layer.digest, l.layer.size)
-            }).collect::<Vec<_>>(),
-        });
-        if !self.annotations.is_empty() {
-            m["annotations"] = serde_json::to_value(&self.annotations).expect("string map");
-        }
-        let bytes = serde_json::to_vec(&m).expect("a JSON value serializes");
+        let m = ManifestJson {
+            schema_version: 2,
+            media_type: OCI_MANIFEST.to_string(),
+            config: Descriptor::of(&self.config_blob()),
+            layers: self
+                .layers
+                .iter()
+                .map(|l| Descriptor::new(&l.layer.media_type, &l.layer.digest, l.layer.size))
+                .collect(),
+            annotations: self.annotations.clone(),
+        };
+        let bytes = serde_json::to_vec(&m).expect("a manifest serializes");
         let digest = Digest::of_bytes(&bytes);
         Blob {
             bytes,
             digest,
             media_type: OCI_MANIFEST.to_string(),
         }
+    }
+
+    /// How an index names this image: its manifest, and the platform.
+    pub fn descriptor(&self) -> Descriptor {
+        Descriptor::of(&self.manifest_blob()).with_platform(self.platform())
     }
 
     /// The platform recorded in the config (`os`, `architecture`, `variant`).

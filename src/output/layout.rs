@@ -4,17 +4,16 @@
 //! and renamed into place last, so a failed build never leaves a layout that
 //! looks complete but is not.
 
-use std::fs;
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use fs_err as fs;
 
-use crate::oci::digest::Digest;
-use crate::oci::media_types;
-use crate::oci::{BlobSource, Image};
+use crate::oci::{
+    Blob, BlobSource, Descriptor, Digest, Image, ImageSet, IndexJson, REF_NAME_ANNOTATION,
+};
 
-pub const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
 pub const OCI_LAYOUT_FILE: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,8 +31,11 @@ pub enum OutputError {
         expected: u64,
         actual: u64,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: PathBuf, source: io::Error },
+    /// From `fs_err`, whose message names the path and the cause.
+    #[error(transparent)]
+    Fs(#[from] io::Error),
     #[error("{path} exists and is not an OCI image layout; choose another directory or remove it")]
     NotALayout { path: PathBuf },
     #[error("image tag {tag:?} is invalid: {reason}")]
@@ -42,6 +44,8 @@ pub enum OutputError {
     NoImages,
 }
 
+/// For I/O that `fs_err` does not wrap (temporary files, stdout, the tar
+/// stream): names the path, the cause stays the source.
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
     move |source| OutputError::Io {
         path: path.to_path_buf(),
@@ -61,20 +65,24 @@ pub(crate) struct OutBlob {
     pub data: BlobData,
 }
 
-/// Config, manifest and layer blobs of `images`, de-duplicated and sorted by
-/// digest so the output does not depend on layer order.
+/// Config, manifest and layer blobs of `images`, and `index` if given,
+/// de-duplicated and sorted by digest so the output does not depend on
+/// layer order.
 pub(crate) fn collect_blobs<'a>(
     images: impl IntoIterator<Item = &'a Image>,
+    index: Option<&Blob>,
 ) -> Result<Vec<OutBlob>, OutputError> {
-    let mut blobs: std::collections::BTreeMap<Digest, OutBlob> = Default::default();
+    let mut blobs: BTreeMap<Digest, OutBlob> = BTreeMap::new();
+    let add = |blobs: &mut BTreeMap<Digest, OutBlob>, b: Blob| {
+        blobs.entry(b.digest.clone()).or_insert(OutBlob {
+            digest: b.digest,
+            size: b.bytes.len() as u64,
+            data: BlobData::Bytes(b.bytes),
+        });
+    };
     for image in images {
-        for b in [image.config_blob(), image.manifest_blob()] {
-            blobs.entry(b.digest.clone()).or_insert(OutBlob {
-                digest: b.digest,
-                size: b.bytes.len() as u64,
-                data: BlobData::Bytes(b.bytes),
-            });
-        }
+        add(&mut blobs, image.config_blob());
+        add(&mut blobs, image.manifest_blob());
         for l in &image.layers {
             let path = match &l.source {
                 BlobSource::File(p) => p.clone(),
@@ -89,7 +97,7 @@ pub(crate) fn collect_blobs<'a>(
                     })
                 }
             };
-            let actual = fs::metadata(&path).map_err(io_err(&path))?.len();
+            let actual = fs::metadata(&path)?.len();
             if actual != l.layer.size {
                 return Err(OutputError::BlobSize {
                     digest: l.layer.digest.clone(),
@@ -105,61 +113,10 @@ pub(crate) fn collect_blobs<'a>(
             });
         }
     }
+    if let Some(index) = index {
+        add(&mut blobs, index.clone());
+    }
     Ok(blobs.into_values().collect())
-}
-
-/// An index descriptor for `image`'s manifest.
-pub(crate) fn manifest_descriptor(image: &Image, annotations: &[(&str, &str)]) -> Value {
-    let m = image.manifest_blob();
-    let p = image.platform();
-    let mut platform = json!({"architecture": p.architecture, "os": p.os});
-    if let Some(v) = p.variant {
-        platform["variant"] = json!(v);
-    }
-    let mut d = json!({
-        "mediaType": media_types::OCI_MANIFEST,
-        "digest": m.digest.as_str(),
-        "size": m.bytes.len(),
-        "platform": platform,
-    });
-    if !annotations.is_empty() {
-        let map: serde_json::Map<String, Value> = annotations
-            .iter()
-            .map(|(k, v)| (k.to_string(), json!(v)))
-            .collect();
-        d["annotations"] = Value::Object(map);
-    }
-    d
-}
-
-/// An `index.json` entry naming an OCI index blob.
-pub(crate) fn index_descriptor(
-    digest: &Digest,
-    size: usize,
-    annotations: &[(&str, &str)],
-) -> Value {
-    let mut d = json!({
-        "mediaType": media_types::OCI_INDEX,
-        "digest": digest.as_str(),
-        "size": size,
-    });
-    if !annotations.is_empty() {
-        let map: serde_json::Map<String, Value> = annotations
-            .iter()
-            .map(|(k, v)| (k.to_string(), json!(v)))
-            .collect();
-        d["annotations"] = Value::Object(map);
-    }
-    d
-}
-
-pub(crate) fn index_json(manifests: Vec<Value>) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": media_types::OCI_INDEX,
-        "manifests": manifests,
-    }))
-    .expect("a JSON value serializes")
 }
 
 /// Writes an OCI image layout at `dir` holding `images`, each tagged with its
@@ -169,49 +126,40 @@ pub fn write_layout(dir: &Path, images: &[(Image, Option<String>)]) -> Result<()
     if images.is_empty() {
         return Err(OutputError::NoImages);
     }
-    let blobs = collect_blobs(images.iter().map(|(i, _)| i))?;
+    let blobs = collect_blobs(images.iter().map(|(i, _)| i), None)?;
     let manifests = images
         .iter()
-        .map(|(img, name)| match name {
-            Some(n) => manifest_descriptor(img, &[(REF_NAME_ANNOTATION, n)]),
-            None => manifest_descriptor(img, &[]),
-        })
+        .map(|(img, name)| named(img.descriptor(), name.as_deref()))
         .collect();
     write_parts(dir, blobs, manifests)
 }
 
-/// Writes a layout whose `index.json` names one OCI index (`index`, the
-/// blob over `images`, one per platform), tagged `name`: the shape
-/// `skopeo copy --all` and `docker save` of a multi-platform image produce.
-pub fn write_layout_index(
-    dir: &Path,
-    images: &[Image],
-    index: &[u8],
-    name: Option<&str>,
-) -> Result<(), OutputError> {
-    if images.is_empty() {
-        return Err(OutputError::NoImages);
-    }
-    let mut blobs = collect_blobs(images)?;
-    let digest = Digest::of_bytes(index);
-    let d = match name {
-        Some(n) => index_descriptor(&digest, index.len(), &[(REF_NAME_ANNOTATION, n)]),
-        None => index_descriptor(&digest, index.len(), &[]),
-    };
-    blobs.push(OutBlob {
-        digest,
-        size: index.len() as u64,
-        data: BlobData::Bytes(index.to_vec()),
-    });
-    write_parts(dir, blobs, vec![d])
+/// Writes a layout whose `index.json` names `set`'s top manifest, tagged
+/// `name`: one image's manifest, or the index over several platforms' (the
+/// shape `skopeo copy --all` and `docker save` of a multi-platform image
+/// produce).
+pub fn write_set(dir: &Path, set: &ImageSet, name: Option<&str>) -> Result<(), OutputError> {
+    let blobs = collect_blobs(set.images(), set.index_blob())?;
+    write_parts(dir, blobs, vec![named(set.top_descriptor(), name)])
 }
 
-fn write_parts(dir: &Path, blobs: Vec<OutBlob>, manifests: Vec<Value>) -> Result<(), OutputError> {
+fn named(d: Descriptor, name: Option<&str>) -> Descriptor {
+    match name {
+        Some(n) => d.with_annotation(REF_NAME_ANNOTATION, n),
+        None => d,
+    }
+}
+
+fn write_parts(
+    dir: &Path,
+    blobs: Vec<OutBlob>,
+    manifests: Vec<Descriptor>,
+) -> Result<(), OutputError> {
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+    fs::create_dir_all(&parent)?;
     let replace = match fs::read_dir(dir) {
         Ok(mut entries) => {
             if entries.next().is_some() && !dir.join("oci-layout").is_file() {
@@ -227,7 +175,7 @@ fn write_parts(dir: &Path, blobs: Vec<OutBlob>, manifests: Vec<Value>) -> Result
                 path: dir.to_path_buf(),
             })
         }
-        Err(e) => return Err(io_err(dir)(e)),
+        Err(e) => return Err(e.into()),
     };
     let name = dir
         .file_name()
@@ -238,24 +186,25 @@ fn write_parts(dir: &Path, blobs: Vec<OutBlob>, manifests: Vec<Value>) -> Result
         .tempdir_in(&parent)
         .map_err(io_err(&parent))?;
     let blob_dir = tmp.path().join("blobs").join("sha256");
-    fs::create_dir_all(&blob_dir).map_err(io_err(&blob_dir))?;
+    fs::create_dir_all(&blob_dir)?;
     for b in &blobs {
         let to = blob_dir.join(b.digest.hex());
         match &b.data {
-            BlobData::Bytes(bytes) => fs::write(&to, bytes).map_err(io_err(&to))?,
+            BlobData::Bytes(bytes) => fs::write(&to, bytes)?,
             // Blobs are immutable and content-addressed: sharing the cache's
             // inode costs no space and no time.
             BlobData::File(from) => {
                 if fs::hard_link(from, &to).is_err() {
-                    fs::copy(from, &to).map_err(io_err(from))?;
+                    fs::copy(from, &to)?;
                 }
             }
         }
     }
     let index = tmp.path().join("index.json");
-    fs::write(&index, index_json(manifests)).map_err(io_err(&index))?;
+    let index_json = serde_json::to_vec(&IndexJson::new(manifests)).expect("an index serializes");
+    fs::write(&index, index_json)?;
     let layout = tmp.path().join("oci-layout");
-    fs::write(&layout, OCI_LAYOUT_FILE).map_err(io_err(&layout))?;
+    fs::write(&layout, OCI_LAYOUT_FILE)?;
 
     let tmp = tmp.keep();
     let result = if replace {
@@ -274,6 +223,6 @@ fn write_parts(dir: &Path, blobs: Vec<OutBlob>, manifests: Vec<Value>) -> Result
     };
     result.map_err(|e| {
         let _ = fs::remove_dir_all(&tmp);
-        io_err(dir)(e)
+        OutputError::Fs(e)
     })
 }

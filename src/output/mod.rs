@@ -1,4 +1,5 @@
 //! Outputs: push to a registry, OCI image layout, `docker load` tarball.
+//! Each writes an `ImageSet` (one image, or several behind an index).
 
 pub mod layout;
 pub mod push;

@@ -11,12 +11,36 @@ use std::sync::Mutex;
 use crate::cache::Cache;
 use crate::oci::digest::Digest;
 use crate::oci::reference::Reference;
-use crate::oci::{BlobSource, Image, ImageLayer};
+use crate::oci::{BlobSource, Image, ImageLayer, ImageSet};
 use crate::registry::{Client, RegistryError};
 
 /// Parallel blob transfers; a few streams saturate most links without
 /// tripping registry rate limits.
 const PARALLEL: usize = 4;
+
+/// Pushes `set` to `dest` and returns the digest of its top manifest. An
+/// index's images go first, by digest, and the index last under the tag
+/// (`latest` without one), so the tag never names an image not all there.
+pub fn push_set(
+    client: &Client,
+    set: &ImageSet,
+    cache: &Cache,
+    dest: &Reference,
+) -> Result<Digest, RegistryError> {
+    let Some(index) = set.index_blob() else {
+        return push(client, &set.images()[0], cache, dest);
+    };
+    for image in set.images() {
+        let by_digest = Reference {
+            tag: None,
+            digest: Some(image.manifest_blob().digest),
+            ..dest.clone()
+        };
+        push(client, image, cache, &by_digest)?;
+    }
+    let tag = dest.tag.as_deref().unwrap_or("latest");
+    client.put_manifest(dest, tag, &index.bytes, &index.media_type)
+}
 
 /// Pushes `image` to `dest` (under its tag, else its digest, else `latest`)
 /// and returns the manifest digest.

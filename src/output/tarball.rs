@@ -6,27 +6,27 @@
 //!
 //! The archive is deterministic: entries in path order, fixed mtime, 0:0.
 
-use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
 use serde_json::json;
 
-use serde_json::Value;
-
-use super::layout::{
-    collect_blobs, index_descriptor, index_json, io_err, manifest_descriptor, BlobData, OutBlob,
-    OutputError, OCI_LAYOUT_FILE, REF_NAME_ANNOTATION,
-};
-use crate::oci::Image;
+use super::layout::{collect_blobs, io_err, BlobData, OutBlob, OutputError, OCI_LAYOUT_FILE};
+use crate::oci::reference::InvalidReference;
+use crate::oci::{Descriptor, Image, ImageSet, IndexJson, Reference, REF_NAME_ANNOTATION};
 
 /// The annotation containerd and Docker ≥ 25 use for the full image name.
 pub const CONTAINERD_NAME_ANNOTATION: &str = "io.containerd.image.name";
 
-/// A parsed `repo[:tag]` (tag defaults to `latest`, as `docker tag` does).
+/// A `docker tag`-style name, parsed as an image reference (tag defaults
+/// to `latest`).
 struct RepoTag {
+    /// The repository as written: what Docker's `manifest.json` and
+    /// `repositories` list.
     repo: String,
     tag: String,
+    /// containerd's normalized name: `app:1` → `docker.io/library/app:1`.
+    full: String,
 }
 
 fn parse_repo_tag(s: &str) -> Result<RepoTag, OutputError> {
@@ -34,120 +34,62 @@ fn parse_repo_tag(s: &str) -> Result<RepoTag, OutputError> {
         tag: s.to_string(),
         reason: reason.to_string(),
     };
-    if s.contains('@') {
+    let r: Reference = s.parse().map_err(|e: InvalidReference| bad(&e.rule))?;
+    if r.digest.is_some() {
         return Err(bad("a digest cannot be a tag in a tarball; use repo:tag"));
     }
-    let last_slash = s.rfind('/').map_or(0, |i| i + 1);
-    let (repo, tag) = match s[last_slash..].rfind(':') {
-        Some(i) => (&s[..last_slash + i], &s[last_slash + i + 1..]),
-        None => (s, "latest"),
-    };
-    if repo.is_empty() || repo.ends_with('/') || repo.contains("//") {
-        return Err(bad("empty repository name"));
-    }
-    if repo
-        .bytes()
-        .any(|b| b.is_ascii_uppercase() || b.is_ascii_whitespace())
-    {
-        return Err(bad("repository names must be lowercase, without spaces"));
-    }
-    let tag_ok = !tag.is_empty()
-        && tag.len() <= 128
-        && !tag.starts_with(['.', '-'])
-        && tag
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-    if !tag_ok {
-        return Err(bad(
-            "tags are 1–128 of [A-Za-z0-9_.-], not starting with '.' or '-'",
-        ));
-    }
+    let tag = r.tag.clone().unwrap_or_else(|| "latest".into());
+    let repo = s.strip_suffix(&format!(":{tag}")).unwrap_or(s);
     Ok(RepoTag {
         repo: repo.to_string(),
-        tag: tag.to_string(),
+        full: r.to_string(),
+        tag,
     })
-}
-
-/// containerd's normalized name: `app:1` → `docker.io/library/app:1`.
-fn full_name(rt: &RepoTag) -> String {
-    let first = rt.repo.split('/').next().unwrap_or_default();
-    let has_host = rt.repo.contains('/')
-        && (first.contains('.') || first.contains(':') || first == "localhost");
-    let repo = if has_host {
-        rt.repo.clone()
-    } else if rt.repo.contains('/') {
-        format!("docker.io/{}", rt.repo)
-    } else {
-        format!("docker.io/library/{}", rt.repo)
-    };
-    format!("{repo}:{}", rt.tag)
 }
 
 /// Writes `image` as a loadable tarball to `dest`, or to stdout for `-`.
-/// A file is written beside `dest` and renamed into place, so a failed or
-/// interrupted build never leaves a truncated tarball under the final name.
 pub fn write_tarball(dest: &Path, image: &Image, repo_tags: &[String]) -> Result<(), OutputError> {
-    let tags = parse_tags(repo_tags)?;
-    let blobs = collect_blobs([image])?;
-    let manifests = tagged(&tags, |a| manifest_descriptor(image, a));
-    persist(dest, |out| {
-        write_tar(out, blobs, &index_json(manifests), image, &tags)
-    })
+    write_set(dest, &ImageSet::single(image.clone()), image, repo_tags)
 }
 
-/// Writes several platforms' `images` behind their OCI index (`index`, the
-/// blob over them) as one tarball, shaped as `docker save` of a
-/// multi-platform image writes it since Docker 25: `index.json` names the
-/// index (what `skopeo copy --all oci-archive:` and containerd read), and
-/// Docker's `manifest.json` lists only `docker_image`, the one image an
-/// engine without multi-platform storage (and `docker-archive:`) can load.
-pub fn write_tarball_index(
+/// Writes `set` as one tarball to `dest` (stdout for `-`): `index.json`
+/// names its top manifest (for several platforms the index, as `docker
+/// save` of a multi-platform image writes it since Docker 25, and what
+/// `skopeo copy --all oci-archive:` and containerd read), and Docker's
+/// `manifest.json` lists only `docker_image`, the one image an engine
+/// without multi-platform storage (and `docker-archive:`) can load.
+///
+/// A file is written beside `dest` and renamed into place, so a failed or
+/// interrupted build never leaves a truncated tarball under the final name.
+pub fn write_set(
     dest: &Path,
-    images: &[Image],
-    index: &[u8],
+    set: &ImageSet,
     docker_image: &Image,
     repo_tags: &[String],
 ) -> Result<(), OutputError> {
-    if images.is_empty() {
-        return Err(OutputError::NoImages);
-    }
-    let tags = parse_tags(repo_tags)?;
-    let mut blobs = collect_blobs(images)?;
-    let digest = crate::oci::digest::Digest::of_bytes(index);
-    let manifests = tagged(&tags, |a| index_descriptor(&digest, index.len(), a));
-    let pos = blobs.partition_point(|b| b.digest < digest);
-    if blobs.get(pos).is_none_or(|b| b.digest != digest) {
-        blobs.insert(
-            pos,
-            OutBlob {
-                digest,
-                size: index.len() as u64,
-                data: BlobData::Bytes(index.to_vec()),
-            },
-        );
-    }
+    let tags = repo_tags
+        .iter()
+        .map(|t| parse_repo_tag(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let blobs = collect_blobs(set.images(), set.index_blob())?;
+    let index = IndexJson::new(tagged(&tags, set.top_descriptor()));
+    let index = serde_json::to_vec(&index).expect("an index serializes");
     persist(dest, |out| {
-        write_tar(out, blobs, &index_json(manifests), docker_image, &tags)
+        write_tar(out, blobs, &index, docker_image, &tags)
     })
-}
-
-fn parse_tags(repo_tags: &[String]) -> Result<Vec<RepoTag>, OutputError> {
-    repo_tags.iter().map(|t| parse_repo_tag(t)).collect()
 }
 
 /// One `index.json` entry per tag, named as containerd and Docker ≥ 25
 /// name them; a single unnamed entry without tags.
-fn tagged(tags: &[RepoTag], descriptor: impl Fn(&[(&str, &str)]) -> Value) -> Vec<Value> {
+fn tagged(tags: &[RepoTag], top: Descriptor) -> Vec<Descriptor> {
     if tags.is_empty() {
-        return vec![descriptor(&[])];
+        return vec![top];
     }
     tags.iter()
         .map(|t| {
-            let full = full_name(t);
-            descriptor(&[
-                (CONTAINERD_NAME_ANNOTATION, &full),
-                (REF_NAME_ANNOTATION, &t.tag),
-            ])
+            top.clone()
+                .with_annotation(CONTAINERD_NAME_ANNOTATION, &t.full)
+                .with_annotation(REF_NAME_ANNOTATION, &t.tag)
         })
         .collect()
 }
@@ -257,7 +199,7 @@ fn write_tar(
         match &b.data {
             BlobData::Bytes(bytes) => ar.append(&h, &bytes[..]).map_err(w)?,
             BlobData::File(p) => {
-                let f = fs::File::open(p).map_err(io_err(p))?;
+                let f = std::fs::File::open(p).map_err(io_err(p))?;
                 let exact = Exact {
                     inner: io::Read::take(f, b.size),
                     left: b.size,
@@ -288,12 +230,12 @@ mod tests {
     fn repo_tags_parse_and_normalize() {
         let rt = parse_repo_tag("app").unwrap();
         assert_eq!((rt.repo.as_str(), rt.tag.as_str()), ("app", "latest"));
-        assert_eq!(full_name(&rt), "docker.io/library/app:latest");
+        assert_eq!(rt.full, "docker.io/library/app:latest");
         let rt = parse_repo_tag("localhost:5000/team/app:1.0").unwrap();
         assert_eq!(rt.repo, "localhost:5000/team/app");
-        assert_eq!(full_name(&rt), "localhost:5000/team/app:1.0");
+        assert_eq!(rt.full, "localhost:5000/team/app:1.0");
         assert_eq!(
-            full_name(&parse_repo_tag("team/app:v2").unwrap()),
+            parse_repo_tag("team/app:v2").unwrap().full,
             "docker.io/team/app:v2"
         );
         for bad in ["App:1", "app:", "app:-x", "app@sha256:abc", ":1", "a b:1"] {
