@@ -10,6 +10,7 @@ pub mod base;
 pub mod build;
 pub mod cache;
 mod error;
+mod http;
 pub mod inputs;
 pub mod layer;
 pub mod oci;

@@ -223,7 +223,7 @@ pub(crate) fn platform_image(
     };
     // Which wheels fit depends on the target, so they are chosen (and
     // downloaded, for lock inputs) per platform.
-    let fetched = crate::sources::fetch_wheels(&spec.wheels, &target, cache, ui)?;
+    let fetched = crate::sources::fetch_wheels(&spec.wheels, &target, cache, client.http(), ui)?;
     let wheels = &fetched.wheels;
     let (deps, deps_cached) = deps_layer(
         wheels,
