@@ -20,3 +20,5 @@ pub mod sources;
 pub mod target;
 pub mod ui;
 pub mod wheel;
+
+pub use error::{exit_class, is_broken_pipe, ExitClass};
