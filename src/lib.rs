@@ -10,6 +10,7 @@ pub mod base;
 pub mod build;
 pub mod cache;
 mod error;
+mod exit;
 mod http;
 pub mod inputs;
 pub mod layer;
@@ -21,4 +22,4 @@ pub mod target;
 pub mod ui;
 pub mod wheel;
 
-pub use error::{exit_class, is_broken_pipe, ExitClass};
+pub use exit::{exit_class, is_broken_pipe, ExitClass};
