@@ -2,11 +2,9 @@
 //! Convention: a cause is either part of an error's message or its
 //! `source()`, never both, so the binary edge prints each cause once.
 
-use std::error::Error;
-
 /// The whole `source()` chain of an error on one line: reqwest's own message
 /// ("error sending request") hides the useful part (refused, bad cert).
-pub(crate) fn chain(e: &dyn Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
