@@ -10,6 +10,8 @@ pub mod base;
 pub mod build;
 pub mod cache;
 mod error;
+mod exit;
+mod http;
 pub mod inputs;
 pub mod layer;
 pub mod oci;
@@ -19,3 +21,5 @@ pub mod sources;
 pub mod target;
 pub mod ui;
 pub mod wheel;
+
+pub use exit::{exit_class, is_broken_pipe, ExitClass};

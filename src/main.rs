@@ -1,26 +1,42 @@
-//! The binary edge: parse flags, run, print the error chain, exit non-zero.
+//! The binary edge: parse flags, call the library, print, exit with the
+//! code of the error's class (documented on `pyko::ExitClass`: 0 ok,
+//! 1 other, 2 usage, 3 bad input, 4 registry or network, 5 output).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use pyko::build::build;
 use pyko::inputs::cli::{Cli, Cmd};
+use pyko::registry::login::{self, LoginRequest};
 use pyko::ui::Reporter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let ui = Reporter::new(cli.quiet, cli.verbose);
+    let result = run(cli.command, &ui).and_then(|refs| {
+        let mut out = std::io::stdout().lock();
+        refs.iter()
+            .try_for_each(|r| writeln!(out, "{r}"))
+            .and_then(|()| out.flush())
+            .map_err(anyhow::Error::from)
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of stdout went away: it has all it wanted.
+        Err(e) if is_stdout_gone(&e) => ExitCode::SUCCESS,
+        Err(e) if pyko::is_broken_pipe(e.as_ref()) => {
+            ExitCode::from(pyko::exit_class(e.as_ref()).code())
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(pyko::exit_class(e.as_ref()).code())
         }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    let ui = Reporter::new(cli.quiet, cli.verbose);
-    match cli.command {
+/// Runs one command; returns what goes to stdout (pushed references).
+fn run(cmd: Cmd, ui: &Reporter) -> anyhow::Result<Vec<String>> {
+    match cmd {
         Cmd::Build(args) => {
             let epoch = pyko::inputs::source_date_epoch()?;
             let (default_cache, note) = pyko::cache::default_dir();
@@ -31,57 +47,42 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for n in notes {
                 ui.info(format!("note: {n}"));
             }
-            let outcome = build(&spec, &ui)?;
-            for r in outcome.pushed {
-                println!("{r}");
-            }
+            Ok(pyko::build::build(&spec, ui)?.pushed)
         }
-        Cmd::Login(args) => login(args, &ui)?,
-        Cmd::Logout(args) => {
-            let config = pyko::registry::login::default_config_path()?;
-            if pyko::registry::login::logout(&args.registry, &config)? {
+        Cmd::Login(a) => {
+            let config = login::default_config_path()?;
+            let req = LoginRequest {
+                registry: a.registry,
+                username: a.username,
+                password_stdin: a.password_stdin,
+                insecure: a.insecure,
+                ca_certs: a.ca_certs,
+            };
+            let registry = login::login_from_stdin(req, std::io::stdin().lock(), &config)?;
+            ui.info(format!(
+                "Login succeeded: credentials for {registry} saved in {}",
+                config.display()
+            ));
+            Ok(vec![])
+        }
+        Cmd::Logout(a) => {
+            let config = login::default_config_path()?;
+            if login::logout(&a.registry, &config)? {
                 ui.info(format!(
                     "Removed credentials for {} from {}",
-                    args.registry,
+                    a.registry,
                     config.display()
                 ));
             } else {
-                ui.info(format!("Not logged in to {}", args.registry));
+                ui.info(format!("Not logged in to {}", a.registry));
             }
+            Ok(vec![])
         }
     }
-    Ok(())
 }
 
-fn login(args: pyko::inputs::cli::LoginArgs, ui: &Reporter) -> anyhow::Result<()> {
-    use std::io::Read;
-    if !args.password_stdin {
-        anyhow::bail!(
-            "pyko login reads the password from stdin: pipe it in and pass --password-stdin"
-        );
-    }
-    let mut password = String::new();
-    std::io::stdin().read_to_string(&mut password)?;
-    let password = password.strip_suffix('\n').unwrap_or(&password);
-    let password = password.strip_suffix('\r').unwrap_or(password);
-    if password.is_empty() {
-        anyhow::bail!("--password-stdin: stdin held no password");
-    }
-    let registry = pyko::registry::login::canonical_registry(&args.registry);
-    let opts = pyko::registry::ClientOptions {
-        insecure_registries: if args.insecure {
-            vec![registry.clone()]
-        } else {
-            vec![]
-        },
-        ca_certs: args.ca_certs,
-        ..Default::default()
-    };
-    let config = pyko::registry::login::default_config_path()?;
-    pyko::registry::login::login(opts, &registry, &args.username, password, &config)?;
-    ui.info(format!(
-        "Login succeeded: credentials for {registry} saved in {}",
-        config.display()
-    ));
-    Ok(())
+/// Printing the references hit a closed stdout.
+fn is_stdout_gone(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }

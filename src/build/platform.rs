@@ -51,7 +51,7 @@ pub(super) fn image(
 
     // Which wheels fit depends on the target, so they are chosen (and
     // downloaded, for lock inputs) per platform.
-    let fetched = crate::sources::fetch_wheels(&spec.wheels, &target, cache, ui)?;
+    let fetched = crate::sources::fetch_wheels(&spec.wheels, &target, cache, client.http(), ui)?;
     let deps = deps_layer(
         &fetched.wheels,
         fetched.requested.clone(),

@@ -12,6 +12,7 @@ use base64::Engine;
 
 use super::credentials::{Credential, CredentialStore, Secret};
 use super::error::{chain, RegistryError};
+use crate::http::HttpClient;
 
 /// A parsed `WWW-Authenticate` challenge.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,7 +107,7 @@ impl Auth {
     /// registry; `None` until it has challenged us (anonymous first).
     pub(crate) fn header(
         &self,
-        http: &reqwest::blocking::Client,
+        http: &HttpClient,
         registry: &str,
         scopes: &[String],
     ) -> Result<Option<String>, RegistryError> {
@@ -127,7 +128,7 @@ impl Auth {
     /// `None` when there is nothing better to send (no credentials).
     pub(crate) fn on_challenge(
         &self,
-        http: &reqwest::blocking::Client,
+        http: &HttpClient,
         registry: &str,
         www_authenticate: Option<&str>,
         scopes: &[String],
@@ -145,7 +146,7 @@ impl Auth {
 
     fn header_for(
         &self,
-        http: &reqwest::blocking::Client,
+        http: &HttpClient,
         registry: &str,
         challenge: &Challenge,
         scopes: &[String],
@@ -194,7 +195,7 @@ fn basic(user: &str, pass: &str) -> String {
 /// The distribution token protocol: GET with Basic credentials (or none), or
 /// the OAuth2 refresh-token POST for an identity token.
 fn fetch_token(
-    http: &reqwest::blocking::Client,
+    http: &HttpClient,
     registry: &str,
     realm: &str,
     service: Option<&str>,
@@ -213,23 +214,27 @@ fn fetch_token(
     for s in scopes {
         query.push(("scope", s));
     }
-    let req = match cred.map(|c| &c.secret) {
-        Some(Secret::IdentityToken(t)) => {
-            let mut form = query.clone();
-            form.extend([
-                ("grant_type", "refresh_token"),
-                ("refresh_token", t),
-                ("client_id", "pyko"),
-            ]);
-            http.post(realm).form(&form)
-        }
-        Some(Secret::Basic { username, password }) => http
-            .get(realm)
-            .query(&query)
-            .header(reqwest::header::AUTHORIZATION, basic(username, password)),
-        None => http.get(realm).query(&query),
-    };
-    let resp = req.send().map_err(|e| fail(chain(&e)))?;
+    let resp = http.send(
+        &|http| {
+            Ok(match cred.map(|c| &c.secret) {
+                Some(Secret::IdentityToken(t)) => {
+                    let mut form = query.clone();
+                    form.extend([
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", t),
+                        ("client_id", "pyko"),
+                    ]);
+                    http.post(realm).form(&form)
+                }
+                Some(Secret::Basic { username, password }) => http
+                    .get(realm)
+                    .query(&query)
+                    .header(reqwest::header::AUTHORIZATION, basic(username, password)),
+                None => http.get(realm).query(&query),
+            })
+        },
+        |e| fail(chain(&e)),
+    )?;
     let status = resp.status();
     if !status.is_success() {
         let body = resp.bytes().unwrap_or_default();

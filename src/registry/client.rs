@@ -1,21 +1,18 @@
-//! The registry client: which URL a registry name means, TLS trust, and the
-//! one `send` every request goes through (authorization, challenges,
-//! retries). The operations themselves live in `pull.rs` and `upload.rs`.
+//! The registry client: the one `send` every request goes through
+//! (authorization and challenges on top of the HTTP stack's retries) and
+//! what an unexpected answer means. Which URL a registry name means is in
+//! `scheme.rs`; the operations themselves live in `pull.rs` and `upload.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
-use std::time::Duration;
-
-use reqwest::blocking::{Client as Http, RequestBuilder, Response};
+use reqwest::blocking::{RequestBuilder, Response};
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 
 use super::auth::Auth;
 use super::credentials::CredentialStore;
 use super::error::{chain, error_codes, RegistryError};
-use super::retry::{retry_after, Backoff, Failure};
+use crate::http::{HttpClient, HttpOptions};
 
 #[derive(Clone, Debug, Default)]
 pub struct ClientOptions {
@@ -37,7 +34,7 @@ pub struct ClientOptions {
 /// Shared by all threads of a build: cheap to clone, tokens reused.
 #[derive(Clone)]
 pub struct Client {
-    pub(crate) http: Http,
+    pub(crate) http: HttpClient,
     pub(crate) auth: std::sync::Arc<Auth>,
     pub(crate) insecure: Vec<String>,
     /// The scheme found for each registry that may speak plain http.
@@ -57,25 +54,10 @@ pub(crate) struct Op<'a> {
 
 impl Client {
     pub fn new(opts: ClientOptions) -> Result<Client, RegistryError> {
-        let ua = opts
-            .user_agent
-            .unwrap_or_else(|| format!("pyko/{}", env!("CARGO_PKG_VERSION")));
-        // reqwest drops Authorization when a redirect leaves the host, which
-        // is what blob downloads redirected to a CDN or object store need.
-        let mut certs = opts.ca_certs.clone();
-        certs.extend(std::env::var_os("SSL_CERT_FILE").map(PathBuf::from));
-        let mut extra = Vec::new();
-        for path in certs {
-            extra.extend(read_pem_certs(&path)?);
-        }
-        let tls = super::tls::client_config(extra).map_err(RegistryError::HttpClient)?;
-        let http = Http::builder()
-            .user_agent(ua)
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            .use_preconfigured_tls(tls)
-            .build()
-            .map_err(|e| RegistryError::HttpClient(chain(&e)))?;
+        let http = HttpClient::new(&HttpOptions {
+            ca_certs: opts.ca_certs,
+            user_agent: opts.user_agent,
+        })?;
         let store = match (opts.credential_store, opts.auth_files) {
             (Some(store), _) => store,
             (None, Some(files)) => CredentialStore::from_files(files),
@@ -89,10 +71,16 @@ impl Client {
         })
     }
 
+    /// The HTTP stack this client sends through, for other clients (the
+    /// package index) that must trust and retry the same way.
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
     /// Sends one request (`build` adds headers and body to a fresh builder
-    /// on every attempt), answering an auth challenge once and retrying
-    /// transient failures. Returns any response with a status other than
-    /// 401, 429 and 5xx; the caller decides what the status means.
+    /// on every attempt), answering an auth challenge once; the HTTP stack
+    /// retries transient failures. Returns any response with a status other
+    /// than 401, 429 and 5xx; the caller decides what the status means.
     pub(crate) fn send(
         &self,
         op: &Op,
@@ -100,32 +88,23 @@ impl Client {
         url: &str,
         build: &dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError>,
     ) -> Result<Response, RegistryError> {
-        let mut backoff = Backoff::new();
         let mut header = self.auth.header(&self.http, op.registry, &op.scopes)?;
         let mut challenged = false;
         loop {
-            let mut rb = build(self.http.request(method.clone(), url))?;
-            if let Some(h) = &header {
-                rb = rb.header(AUTHORIZATION, h);
-            }
-            let failure = match rb.send() {
-                Err(e) => {
-                    let failure = if e.is_connect() {
-                        Failure::Connect
-                    } else {
-                        Failure::Transient { retry_after: None }
-                    };
-                    match backoff.next(&failure) {
-                        Some(d) => {
-                            std::thread::sleep(d);
-                            continue;
-                        }
-                        None => return Err(self.unreachable(op.registry, url, &e)),
-                    }
-                }
-                Ok(r) if r.status() == StatusCode::UNAUTHORIZED && !challenged => {
+            let resp = self.http.send(
+                &|http| {
+                    let rb = build(http.request(method.clone(), url))?;
+                    Ok(match &header {
+                        Some(h) => rb.header(AUTHORIZATION, h),
+                        None => rb,
+                    })
+                },
+                |e| self.unreachable(op.registry, url, &e),
+            )?;
+            match resp.status() {
+                StatusCode::UNAUTHORIZED if !challenged => {
                     challenged = true;
-                    let www = r
+                    let www = resp
                         .headers()
                         .get(WWW_AUTHENTICATE)
                         .and_then(|v| v.to_str().ok());
@@ -133,31 +112,17 @@ impl Client {
                         .auth
                         .on_challenge(&self.http, op.registry, www, &op.scopes)?
                     {
-                        Some(h) => {
-                            header = Some(h);
-                            continue;
-                        }
-                        None => return Err(self.status_error(op, r)),
+                        Some(h) => header = Some(h),
+                        None => return Err(self.status_error(op, resp)),
                     }
                 }
-                Ok(r)
-                    if r.status() == StatusCode::TOO_MANY_REQUESTS
-                        || r.status().is_server_error() =>
+                s if s == StatusCode::UNAUTHORIZED
+                    || s == StatusCode::TOO_MANY_REQUESTS
+                    || s.is_server_error() =>
                 {
-                    let f = Failure::Transient {
-                        retry_after: retry_after(r.headers()),
-                    };
-                    (f, r)
+                    return Err(self.status_error(op, resp))
                 }
-                Ok(r) if r.status() == StatusCode::UNAUTHORIZED => {
-                    return Err(self.status_error(op, r))
-                }
-                Ok(r) => return Ok(r),
-            };
-            let (f, resp) = failure;
-            match backoff.next(&f) {
-                Some(d) => std::thread::sleep(d),
-                None => return Err(self.status_error(op, resp)),
+                _ => return Ok(resp),
             }
         }
     }
@@ -246,21 +211,6 @@ impl Client {
             }
         }
     }
-}
-
-fn read_pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, RegistryError> {
-    let err = |detail: String| RegistryError::CaCert {
-        path: path.to_path_buf(),
-        detail,
-    };
-    let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-    let certs = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| err(format!("not PEM certificates: {e}")))?;
-    if certs.is_empty() {
-        return Err(err("holds no PEM certificate".into()));
-    }
-    Ok(certs)
 }
 
 /// `repository:NAME:ACTIONS`, the token scope for one repository.

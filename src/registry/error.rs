@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use crate::cache::CacheError;
+use crate::http::HttpError;
 use crate::oci::digest::Digest;
 
 #[derive(Debug, thiserror::Error)]
@@ -74,16 +75,14 @@ pub enum RegistryError {
     },
     #[error("registry {registry}: {detail}")]
     Protocol { registry: String, detail: String },
-    #[error("CA certificate {path}: {detail}")]
-    CaCert { path: PathBuf, detail: String },
-    #[error("reading {path} to upload blob {digest}: {source}")]
+    #[error("reading {path} to upload blob {digest}")]
     ReadLocal {
         path: PathBuf,
         digest: Digest,
         source: std::io::Error,
     },
-    #[error("setting up the HTTP client: {0}")]
-    HttpClient(String),
+    #[error(transparent)]
+    Http(#[from] HttpError),
     #[error(transparent)]
     Cache(#[from] CacheError),
 }

@@ -4,7 +4,7 @@
 //! replaced atomically with mode 0600: a failed or interrupted login never
 //! loses the other entries in it.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -17,7 +17,7 @@ use crate::oci::reference::DOCKER_HUB;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
-    #[error("logging in to {registry}: {source}")]
+    #[error("logging in to {registry}")]
     Registry {
         registry: String,
         #[source]
@@ -27,6 +27,67 @@ pub enum LoginError {
     Config { path: PathBuf, detail: String },
     #[error("no Docker config location: set DOCKER_CONFIG or HOME")]
     NoConfigDir,
+    #[error("pyko login reads the password from stdin: pipe it in and pass --password-stdin")]
+    NoPasswordStdin,
+    #[error("--password-stdin: stdin held no password")]
+    EmptyPassword,
+    #[error("--password-stdin: reading the password from stdin")]
+    Stdin(#[source] std::io::Error),
+}
+
+/// What `pyko login` was asked to do.
+#[derive(Clone, Debug, Default)]
+pub struct LoginRequest {
+    pub registry: String,
+    pub username: String,
+    /// The password comes from stdin only, never a flag: a flag's value is
+    /// visible to every user of the machine.
+    pub password_stdin: bool,
+    /// Reach the registry over plain http.
+    pub insecure: bool,
+    pub ca_certs: Vec<PathBuf>,
+}
+
+/// `pyko login`: reads the password from `stdin`, checks it against the
+/// registry and stores it in `config`. Returns the registry's canonical
+/// name, as the credentials were filed under it.
+pub fn login_from_stdin(
+    req: LoginRequest,
+    stdin: impl Read,
+    config: &Path,
+) -> Result<String, LoginError> {
+    if !req.password_stdin {
+        return Err(LoginError::NoPasswordStdin);
+    }
+    let password = read_password(stdin)?;
+    let registry = canonical_registry(&req.registry);
+    let opts = ClientOptions {
+        insecure_registries: if req.insecure {
+            vec![registry.clone()]
+        } else {
+            vec![]
+        },
+        ca_certs: req.ca_certs,
+        ..Default::default()
+    };
+    login(opts, &registry, &req.username, &password, config)?;
+    Ok(registry)
+}
+
+/// The whole of stdin but one trailing newline (`\n` or `\r\n`, as `echo`
+/// or a Windows editor adds): spaces may be part of a password, so nothing
+/// else is trimmed.
+fn read_password(mut stdin: impl Read) -> Result<String, LoginError> {
+    let mut password = String::new();
+    stdin
+        .read_to_string(&mut password)
+        .map_err(LoginError::Stdin)?;
+    let p = password.strip_suffix('\n').unwrap_or(&password);
+    let p = p.strip_suffix('\r').unwrap_or(p);
+    if p.is_empty() {
+        return Err(LoginError::EmptyPassword);
+    }
+    Ok(p.to_string())
 }
 
 /// `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`, as docker.
@@ -195,4 +256,42 @@ fn write_config(path: &Path, doc: &serde_json::Value) -> Result<(), LoginError> 
         .map_err(|e| err(e.to_string()))?;
     tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_loses_one_trailing_newline_only() {
+        let read = |s: &str| read_password(s.as_bytes());
+        assert_eq!(read("secret\n").unwrap(), "secret");
+        assert_eq!(read("secret\r\n").unwrap(), "secret");
+        assert_eq!(read("secret").unwrap(), "secret");
+        assert_eq!(read(" pa ss \n").unwrap(), " pa ss ");
+        assert_eq!(read("two\n\n").unwrap(), "two\n");
+        for empty in ["", "\n", "\r\n"] {
+            assert!(matches!(read(empty), Err(LoginError::EmptyPassword)));
+        }
+    }
+
+    #[test]
+    fn password_only_from_stdin() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.json");
+        let req = LoginRequest {
+            registry: "127.0.0.1:1".into(),
+            username: "u".into(),
+            ..Default::default()
+        };
+        let e = login_from_stdin(req.clone(), "pw\n".as_bytes(), &config).unwrap_err();
+        assert!(matches!(e, LoginError::NoPasswordStdin), "{e}");
+        let req = LoginRequest {
+            password_stdin: true,
+            ..req
+        };
+        let e = login_from_stdin(req, "\n".as_bytes(), &config).unwrap_err();
+        assert!(matches!(e, LoginError::EmptyPassword), "{e}");
+        assert!(!config.exists());
+    }
 }

@@ -9,9 +9,7 @@ mod credentials;
 mod error;
 pub mod login;
 mod pull;
-mod retry;
 mod scheme;
-mod tls;
 mod upload;
 
 pub use client::{Client, ClientOptions};

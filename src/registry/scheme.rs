@@ -56,7 +56,13 @@ impl Client {
 
     fn probe_scheme(&self, host: &str) -> &'static str {
         let url = format!("https://{host}/v2/");
-        match self.http.get(&url).timeout(Duration::from_secs(5)).send() {
+        match self
+            .http
+            .raw()
+            .get(&url)
+            .timeout(Duration::from_secs(5))
+            .send()
+        {
             Ok(_) => "https",
             Err(e) => {
                 let detail = chain(&e);

@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use reqwest::Url;
 
 use crate::cache::{Cache, CacheError};
+use crate::http::HttpClient;
 use crate::oci::digest::{Digest, HashingReader, HashingWriter};
 use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
 use crate::target::PythonTarget;
@@ -40,6 +41,7 @@ pub fn fetch_wheels(
     input: &WheelInput,
     target: &PythonTarget,
     cache: &Cache,
+    http: &HttpClient,
     ui: &Reporter,
 ) -> Result<FetchedWheels, LockError> {
     let tags = Tags::for_target(target)?;
@@ -94,11 +96,10 @@ pub fn fetch_wheels(
         }
     };
     let index = if pins.iter().any(|p| p.wheels.is_empty()) {
-        Some(IndexClient::new(&index_urls)?)
+        Some(IndexClient::new(&index_urls, http)?)
     } else {
         None
     };
-    let http = crate::sources::index::http_client();
     let mut local_wheels = Vec::new();
     for dir in &local {
         local_wheels.extend(wheel::find_wheels(dir)?);
@@ -133,7 +134,7 @@ pub fn fetch_wheels(
                     break;
                 }
                 let pin = &pins[i];
-                let r = fetch_one(pin, &tags, index.as_ref(), &http, &local_wheels, cache);
+                let r = fetch_one(pin, &tags, index.as_ref(), http, &local_wheels, cache);
                 match &r {
                     Ok((filename, path, how)) => {
                         let n = done.fetch_add(1, Ordering::SeqCst) + 1;
@@ -200,7 +201,7 @@ fn fetch_one(
     pin: &Pin,
     tags: &Tags,
     index: Option<&IndexClient>,
-    http: &reqwest::blocking::Client,
+    http: &HttpClient,
     local: &[PathBuf],
     cache: &Cache,
 ) -> Result<(String, PathBuf, &'static str), LockError> {
@@ -226,7 +227,7 @@ fn fetch_one(
         index
             .files(&pin.name)?
             .into_iter()
-            .map(|(f, _)| LockedWheel {
+            .map(|f| LockedWheel {
                 filename: f.filename,
                 location: Location::Url(f.url.to_string()),
                 sha256: f.sha256,
@@ -272,7 +273,7 @@ fn download(
     pin: &Pin,
     url: &str,
     listed: Option<&str>,
-    http: &reqwest::blocking::Client,
+    http: &HttpClient,
     cache: &Cache,
 ) -> Result<PathBuf, LockError> {
     let err = |message: String| LockError::Download {
@@ -280,7 +281,7 @@ fn download(
         message,
     };
     let parsed = Url::parse(url).map_err(|e| err(e.to_string()))?;
-    let mut resp = http.get(parsed).send().map_err(|e| err(e.to_string()))?;
+    let mut resp = http.get(parsed).map_err(|e| err(crate::error::chain(&e)))?;
     if !resp.status().is_success() {
         return Err(err(format!("HTTP {}", resp.status().as_u16())));
     }

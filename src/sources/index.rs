@@ -3,12 +3,12 @@
 //! lists a project's files; choosing and verifying is the caller's job.
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use regex::Regex;
-use reqwest::blocking::Client;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::Url;
+
+use crate::http::HttpClient;
 
 pub const DEFAULT_INDEX_URL: &str = "https://pypi.org/simple/";
 
@@ -18,7 +18,7 @@ const ACCEPT_SIMPLE: &str = "application/vnd.pypi.simple.v1+json, application/vn
 pub enum IndexError {
     #[error("index URL {0:?} is not a URL; write e.g. https://host/simple/")]
     BadUrl(String),
-    #[error("index {url}: {source}")]
+    #[error("index {url}")]
     Http { url: String, source: reqwest::Error },
     #[error("index {url}: HTTP {status}")]
     Status { url: String, status: u16 },
@@ -36,22 +36,17 @@ pub struct IndexFile {
     pub yanked: bool,
 }
 
-/// Which API form a page used, for progress output and tests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PageFormat {
-    Json,
-    Html,
-}
-
+/// Sends through the build's one HTTP stack, so an index behind a private
+/// CA or a flaky proxy is trusted and retried like the registry.
 pub struct IndexClient {
-    http: Client,
+    http: HttpClient,
     urls: Vec<Url>,
 }
 
 impl IndexClient {
     /// `urls`: the primary index first, then extra indexes (pip merges
     /// them all; so do we).
-    pub fn new(urls: &[String]) -> Result<IndexClient, IndexError> {
+    pub fn new(urls: &[String], http: &HttpClient) -> Result<IndexClient, IndexError> {
         let urls = urls
             .iter()
             .map(|u| {
@@ -64,7 +59,7 @@ impl IndexClient {
             })
             .collect::<Result<_, _>>()?;
         Ok(IndexClient {
-            http: http_client(),
+            http: http.clone(),
             urls,
         })
     }
@@ -73,12 +68,8 @@ impl IndexClient {
         &self.urls
     }
 
-    pub fn http(&self) -> &Client {
-        &self.http
-    }
-
     /// Every file of `project` (a normalized name) on every index.
-    pub fn files(&self, project: &str) -> Result<Vec<(IndexFile, PageFormat)>, IndexError> {
+    pub fn files(&self, project: &str) -> Result<Vec<IndexFile>, IndexError> {
         let mut all = Vec::new();
         for base in &self.urls {
             let url = base
@@ -88,12 +79,10 @@ impl IndexClient {
                 url: url.to_string(),
                 source,
             };
-            let resp = self
-                .http
-                .get(url.clone())
-                .header(ACCEPT, ACCEPT_SIMPLE)
-                .send()
-                .map_err(err)?;
+            let resp = self.http.send(
+                &|c| Ok(c.get(url.clone()).header(ACCEPT, ACCEPT_SIMPLE)),
+                err,
+            )?;
             if resp.status().as_u16() == 404 {
                 continue;
             }
@@ -110,35 +99,18 @@ impl IndexClient {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_ascii_lowercase();
-            let body = resp.text().map_err(err)?;
+            let body = resp.text().map_err(|source| IndexError::Http {
+                url: url.to_string(),
+                source,
+            })?;
             if ctype.starts_with("application/vnd.pypi.simple.v1+json") {
-                all.extend(
-                    parse_json(&body, &final_url)?
-                        .into_iter()
-                        .map(|f| (f, PageFormat::Json)),
-                );
+                all.extend(parse_json(&body, &final_url)?);
             } else {
-                all.extend(
-                    parse_html(&body, &final_url)
-                        .into_iter()
-                        .map(|f| (f, PageFormat::Html)),
-                );
+                all.extend(parse_html(&body, &final_url));
             }
         }
         Ok(all)
     }
-}
-
-/// Blocking client for index pages and file downloads; no total timeout
-/// (wheels can be hundreds of MB), but a connect timeout so a dead server
-/// fails fast.
-pub fn http_client() -> Client {
-    Client::builder()
-        .connect_timeout(Duration::from_secs(30))
-        .timeout(None)
-        .user_agent(concat!("pyko/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("reqwest client builds")
 }
 
 /// PEP 691: `{"files": [{"filename", "url", "hashes": {"sha256"}, "yanked"}]}`.

@@ -7,6 +7,7 @@ mod common;
 mod credentials;
 mod dockerfile_copy;
 mod e2e;
+mod error_messages;
 mod errors;
 mod fixtures_smoke;
 mod harness_smoke;

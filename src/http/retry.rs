@@ -1,6 +1,6 @@
-//! When to try a request again. Registries and their CDNs fail transiently
-//! (5xx, 429, dropped connections), and a CI job that dies on one hiccup is
-//! worse than one that waits a few seconds. But a refused connection almost
+//! When to try a request again. Registries, indexes and their CDNs fail
+//! transiently (5xx, 429, dropped connections), and a CI job that dies on one
+//! hiccup is worse than one that waits a few seconds. But a refused connection almost
 //! always means a wrong host or port, so it gets a much smaller budget: the
 //! user should hear about the typo in seconds, not after a minute.
 

@@ -1,4 +1,4 @@
-//! TLS trust for registries: the system roots plus the certificates the
+//! TLS trust for registries and indexes: the system roots plus the certificates the
 //! user passes (`--ca-cert`, `SSL_CERT_FILE`).
 //!
 //! One deliberate extension of webpki's rules: the usual self-signed
