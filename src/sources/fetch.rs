@@ -16,7 +16,7 @@ use crate::oci::digest::{Digest, HashingReader, HashingWriter};
 use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
 use crate::target::PythonTarget;
 use crate::ui::Reporter;
-use crate::wheel::{self, normalize_name, TagCompatibility, Tags, WheelFilename};
+use crate::wheel::{self, normalize_name, Tags, WheelFilename};
 
 use super::{
     marker_environment, pylock, requirements, uvlock, Location, LockError, LockedWheel, Pin,
@@ -335,11 +335,10 @@ fn mismatch(pin: &Pin, url: &str, actual: &str, allowed: &str) -> LockError {
     }))
 }
 
-/// The index of the best wheel for the target among `filenames` (pip's
-/// order: best tag, then highest build tag), or why there is none.
+/// The index of the best wheel for the target among `filenames`
+/// ([`wheel::best_wheel`] among this pin's wheels), or why there is none.
 pub fn select_wheel(tags: &Tags, pin: &Pin, filenames: &[String]) -> Result<usize, LockError> {
-    let mut best: Option<(usize, usize, Option<wheel::WheelFilename>)> = None;
-    let mut other_wheels = BTreeSet::new();
+    let mut wheels: Vec<(usize, WheelFilename)> = Vec::new();
     let mut sdists = Vec::new();
     for (i, name) in filenames.iter().enumerate() {
         if !name.ends_with(".whl") {
@@ -351,30 +350,14 @@ pub fn select_wheel(tags: &Tags, pin: &Pin, filenames: &[String]) -> Result<usiz
         let Ok(f) = name.parse::<WheelFilename>() else {
             continue;
         };
-        if normalize_name(&f.name) != pin.name || f.version != pin.version {
-            continue;
-        }
-        match tags.compatibility(&f) {
-            TagCompatibility::Compatible(rank) => {
-                let better = match &best {
-                    None => true,
-                    Some((_, r, bf)) => {
-                        rank < *r
-                            || (rank == *r && f.build > bf.as_ref().and_then(|b| b.build.clone()))
-                    }
-                };
-                if better {
-                    best = Some((i, rank, Some(f)));
-                }
-            }
-            TagCompatibility::Incompatible(_) => {
-                other_wheels.insert(f.tag_string());
-            }
+        if normalize_name(&f.name) == pin.name && f.version == pin.version {
+            wheels.push((i, f));
         }
     }
-    if let Some((i, _, _)) = best {
-        return Ok(i);
+    if let Some(best) = wheel::best_wheel(tags, wheels.iter().map(|(_, f)| f)) {
+        return Ok(wheels[best].0);
     }
+    let other_wheels: BTreeSet<String> = wheels.iter().map(|(_, f)| f.tag_string()).collect();
     let target = format!(
         "the target (CPython {}, best tag {})",
         tags.python_version(),
@@ -410,13 +393,8 @@ pub fn select_wheel(tags: &Tags, pin: &Pin, filenames: &[String]) -> Result<usiz
 }
 
 fn is_sdist_of(filename: &str, pin: &Pin) -> bool {
-    let stem = filename
-        .strip_suffix(".tar.gz")
-        .or_else(|| filename.strip_suffix(".zip"));
-    let Some(stem) = stem else { return false };
-    let Some((name, version)) = stem.rsplit_once('-') else {
-        return false;
-    };
-    normalize_name(name) == pin.name
-        && version.parse::<pep440_rs::Version>().ok().as_ref() == Some(&pin.version)
+    wheel::parse_sdist(filename).is_some_and(|(name, version)| {
+        normalize_name(name) == pin.name
+            && version.parse::<pep440_rs::Version>().ok().as_ref() == Some(&pin.version)
+    })
 }
