@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use reqwest::Url;
 
 use crate::cache::{Cache, CacheError};
+use crate::error::chain;
 use crate::oci::digest::{Digest, HashingReader, HashingWriter};
 use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
 use crate::target::PythonTarget;
@@ -280,13 +281,13 @@ fn download(
         message,
     };
     let parsed = Url::parse(url).map_err(|e| err(e.to_string()))?;
-    let mut resp = http.get(parsed).send().map_err(|e| err(e.to_string()))?;
+    let mut resp = http.get(parsed).send().map_err(|e| err(chain(&e)))?;
     if !resp.status().is_success() {
         return Err(err(format!("HTTP {}", resp.status().as_u16())));
     }
     let tmp = cache.temp_file()?;
     let mut w = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp));
-    std::io::copy(&mut resp, &mut w).map_err(|e| err(e.to_string()))?;
+    std::io::copy(&mut resp, &mut w).map_err(|e| err(chain(&e)))?;
     w.flush().map_err(|e| err(e.to_string()))?;
     let (buf, digest, _) = w.finish();
     let tmp = buf.into_inner().map_err(|e| err(e.error().to_string()))?;

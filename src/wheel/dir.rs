@@ -61,3 +61,21 @@ pub fn find_wheels(dir: &Path) -> Result<Vec<PathBuf>, WheelError> {
     wheels.sort();
     Ok(wheels)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example: the binary prints the chain with `{:#}`, which
+    /// showed the I/O cause twice while the message repeated it.
+    #[test]
+    fn a_missing_directory_names_its_cause_once() {
+        let err = find_wheels(Path::new("/nonexistent/wh")).unwrap_err();
+        let line = format!("{:#}", anyhow::Error::from(err));
+        assert!(
+            line.starts_with("cannot read wheel directory /nonexistent/wh: "),
+            "{line}"
+        );
+        assert_eq!(line.matches("os error 2").count(), 1, "{line}");
+    }
+}
