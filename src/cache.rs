@@ -17,7 +17,7 @@ use crate::oci::digest::{Digest, HashingWriter};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("cache directory {path}: {source}")]
+    #[error("cache directory {path}")]
     Io { path: PathBuf, source: io::Error },
     #[error("blob {expected} from {origin}: content has digest {actual} ({size} bytes); refusing to store it")]
     DigestMismatch {
@@ -26,7 +26,7 @@ pub enum CacheError {
         size: u64,
         origin: String,
     },
-    #[error("blob {digest} from {origin}: {source}")]
+    #[error("blob {digest} from {origin}")]
     Read {
         digest: String,
         origin: String,

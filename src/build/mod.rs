@@ -40,7 +40,7 @@ pub enum BuildError {
     #[error(transparent)]
     Lock(#[from] crate::sources::LockError),
     #[error(transparent)]
-    Layer(#[from] crate::layer::writer::LayerError),
+    Layer(#[from] crate::layer::LayerError),
     #[error(transparent)]
     Config(#[from] config::ConfigError),
     #[error(transparent)]

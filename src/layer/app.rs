@@ -53,7 +53,10 @@ pub fn app_entries(
             let source = e
                 .into_io_error()
                 .unwrap_or_else(|| std::io::Error::other("filesystem loop"));
-            LayerError::Unreadable { path, source }
+            LayerError::Unreadable {
+                path,
+                error: source,
+            }
         })?;
         let path = item.path();
         let rel = path
@@ -86,9 +89,9 @@ pub fn app_entries(
 /// One path on disk as a layer entry at `target`, owned by 0:0: its own
 /// permission bits, symlinks kept as symlinks, special files an error.
 pub(super) fn entry_for(path: &Path, target: String) -> Result<Entry, LayerError> {
-    let meta = fs::symlink_metadata(path).map_err(|source| LayerError::Unreadable {
+    let meta = fs::symlink_metadata(path).map_err(|error| LayerError::Unreadable {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let ft = meta.file_type();
     let mode = meta.permissions().mode() & 0o7777;
@@ -97,18 +100,18 @@ pub(super) fn entry_for(path: &Path, target: String) -> Result<Entry, LayerError
     } else if ft.is_file() {
         // Open now so a permission problem is reported here, with the
         // path, rather than halfway through writing the layer.
-        fs::File::open(path).map_err(|source| LayerError::Unreadable {
+        fs::File::open(path).map_err(|error| LayerError::Unreadable {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         Node::File {
             size: meta.len(),
             contents: Box::new(DiskFile(path.to_path_buf())),
         }
     } else if ft.is_symlink() {
-        let link = fs::read_link(path).map_err(|source| LayerError::Unreadable {
+        let link = fs::read_link(path).map_err(|error| LayerError::Unreadable {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         let target = link.to_str().ok_or_else(|| LayerError::NonUtf8Path {
             path: path.to_path_buf(),

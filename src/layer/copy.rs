@@ -148,9 +148,9 @@ pub fn copy_entries(
             )
         })?;
         // Top-level symlinks are followed, as Docker does.
-        let path = fs::canonicalize(&path).map_err(|source| LayerError::Unreadable {
+        let path = fs::canonicalize(&path).map_err(|error| LayerError::Unreadable {
             path: path.clone(),
-            source,
+            error,
         })?;
         if meta.is_dir() {
             let mut d = Entry::dir(dest.to_string(), op.mode.unwrap_or(0o755));
@@ -168,7 +168,10 @@ pub fn copy_entries(
                     let source = e
                         .into_io_error()
                         .unwrap_or_else(|| std::io::Error::other("filesystem loop"));
-                    LayerError::Unreadable { path, source }
+                    LayerError::Unreadable {
+                        path,
+                        error: source,
+                    }
                 })?;
                 let sub = item
                     .path()
@@ -195,9 +198,9 @@ pub fn copy_entries(
             }
         } else {
             if op.add
-                && is_archive(&path).map_err(|source| LayerError::Unreadable {
+                && is_archive(&path).map_err(|error| LayerError::Unreadable {
                     path: path.clone(),
-                    source,
+                    error,
                 })?
             {
                 return Err(fail(

@@ -37,7 +37,10 @@ impl DockerIgnore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Ok(DockerIgnore { patterns: vec![] })
             }
-            Err(source) => Err(LayerError::Unreadable { path, source }),
+            Err(source) => Err(LayerError::Unreadable {
+                path,
+                error: source,
+            }),
         }
     }
 

@@ -12,9 +12,13 @@ use std::path::PathBuf;
 pub mod app;
 pub mod copy;
 pub mod dockerignore;
+mod error;
+mod gzip;
+mod tar;
 pub mod writer;
 
-pub use writer::{write_layer, LayerError, LayerOptions};
+pub use error::LayerError;
+pub use writer::{write_layer, LayerOptions};
 
 /// Streams a regular file's bytes into a layer. Implementations verify what
 /// they stream (e.g. against a wheel's RECORD) and fail with an error that
@@ -34,10 +38,9 @@ pub struct DiskFile(pub PathBuf);
 
 impl Contents for DiskFile {
     fn write_to(&self, out: &mut dyn io::Write) -> io::Result<()> {
-        let mut f = std::fs::File::open(&self.0)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.0.display())))?;
-        io::copy(&mut f, out)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.0.display())))?;
+        // fs-err's File names the path in both open and read errors.
+        let mut f = fs_err::File::open(&self.0)?;
+        io::copy(&mut f, out)?;
         Ok(())
     }
 }

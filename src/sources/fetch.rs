@@ -12,12 +12,13 @@ use std::sync::Mutex;
 use reqwest::Url;
 
 use crate::cache::{Cache, CacheError};
+use crate::error::chain;
 use crate::http::HttpClient;
 use crate::oci::digest::{Digest, HashingReader, HashingWriter};
 use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
 use crate::target::PythonTarget;
 use crate::ui::Reporter;
-use crate::wheel::{self, normalize_name, TagCompatibility, Tags, WheelFilename};
+use crate::wheel::{self, normalize_name, Tags, WheelFilename};
 
 use super::{
     marker_environment, pylock, requirements, uvlock, Location, LockError, LockedWheel, Pin,
@@ -281,13 +282,13 @@ fn download(
         message,
     };
     let parsed = Url::parse(url).map_err(|e| err(e.to_string()))?;
-    let mut resp = http.get(parsed).map_err(|e| err(crate::error::chain(&e)))?;
+    let mut resp = http.get(parsed).map_err(|e| err(chain(&e)))?;
     if !resp.status().is_success() {
         return Err(err(format!("HTTP {}", resp.status().as_u16())));
     }
     let tmp = cache.temp_file()?;
     let mut w = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp));
-    std::io::copy(&mut resp, &mut w).map_err(|e| err(e.to_string()))?;
+    std::io::copy(&mut resp, &mut w).map_err(|e| err(chain(&e)))?;
     w.flush().map_err(|e| err(e.to_string()))?;
     let (buf, digest, _) = w.finish();
     let tmp = buf.into_inner().map_err(|e| err(e.error().to_string()))?;
@@ -336,11 +337,10 @@ fn mismatch(pin: &Pin, url: &str, actual: &str, allowed: &str) -> LockError {
     }))
 }
 
-/// The index of the best wheel for the target among `filenames` (pip's
-/// order: best tag, then highest build tag), or why there is none.
+/// The index of the best wheel for the target among `filenames`
+/// ([`wheel::best_wheel`] among this pin's wheels), or why there is none.
 pub fn select_wheel(tags: &Tags, pin: &Pin, filenames: &[String]) -> Result<usize, LockError> {
-    let mut best: Option<(usize, usize, Option<wheel::WheelFilename>)> = None;
-    let mut other_wheels = BTreeSet::new();
+    let mut wheels: Vec<(usize, WheelFilename)> = Vec::new();
     let mut sdists = Vec::new();
     for (i, name) in filenames.iter().enumerate() {
         if !name.ends_with(".whl") {
@@ -352,30 +352,14 @@ pub fn select_wheel(tags: &Tags, pin: &Pin, filenames: &[String]) -> Result<usiz
         let Ok(f) = name.parse::<WheelFilename>() else {
             continue;
         };
-        if normalize_name(&f.name) != pin.name || f.version != pin.version {
-            continue;
-        }
-        match tags.compatibility(&f) {
-            TagCompatibility::Compatible(rank) => {
-                let better = match &best {
-                    None => true,
-                    Some((_, r, bf)) => {
-                        rank < *r
-                            || (rank == *r && f.build > bf.as_ref().and_then(|b| b.build.clone()))
-                    }
-                };
-                if better {
-                    best = Some((i, rank, Some(f)));
-                }
-            }
-            TagCompatibility::Incompatible(_) => {
-                other_wheels.insert(f.tag_string());
-            }
+        if normalize_name(&f.name) == pin.name && f.version == pin.version {
+            wheels.push((i, f));
         }
     }
-    if let Some((i, _, _)) = best {
-        return Ok(i);
+    if let Some(best) = wheel::best_wheel(tags, wheels.iter().map(|(_, f)| f)) {
+        return Ok(wheels[best].0);
     }
+    let other_wheels: BTreeSet<String> = wheels.iter().map(|(_, f)| f.tag_string()).collect();
     let target = format!(
         "the target (CPython {}, best tag {})",
         tags.python_version(),
@@ -411,13 +395,8 @@ pub fn select_wheel(tags: &Tags, pin: &Pin, filenames: &[String]) -> Result<usiz
 }
 
 fn is_sdist_of(filename: &str, pin: &Pin) -> bool {
-    let stem = filename
-        .strip_suffix(".tar.gz")
-        .or_else(|| filename.strip_suffix(".zip"));
-    let Some(stem) = stem else { return false };
-    let Some((name, version)) = stem.rsplit_once('-') else {
-        return false;
-    };
-    normalize_name(name) == pin.name
-        && version.parse::<pep440_rs::Version>().ok().as_ref() == Some(&pin.version)
+    wheel::parse_sdist(filename).is_some_and(|(name, version)| {
+        normalize_name(name) == pin.name
+            && version.parse::<pep440_rs::Version>().ok().as_ref() == Some(&pin.version)
+    })
 }

@@ -76,7 +76,7 @@ pub enum Location {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,

@@ -76,10 +76,11 @@ pub struct Overrides {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    #[error("base image layer {layer}: {source}; the blob may be corrupt (clear the pyko cache and retry)")]
+    /// The cause sits mid-sentence, so it is a plain field, not a source.
+    #[error("base image layer {layer}: {error}; the blob may be corrupt (clear the pyko cache and retry)")]
     Layer {
         layer: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("no Python interpreter found in the base image (looked for usr/local/bin/python3.X and usr/bin/python3.X, and PYTHON_VERSION in its Env); use a Python base image, or give --python X.Y")]
     NoPython,
@@ -118,9 +119,9 @@ pub fn detect(
 
     let mut found = Found::default();
     for layer in layers {
-        scan_layer(layer, &mut found).map_err(|source| TargetError::Layer {
+        scan_layer(layer, &mut found).map_err(|error| TargetError::Layer {
             layer: layer.clone(),
-            source,
+            error,
         })?;
     }
     let libc = found.libc.ok_or(TargetError::NoLibc)?;

@@ -39,9 +39,9 @@ pub fn open(wheel: &Path) -> Result<(SharedArchive, Vec<Member>), WheelError> {
         wheel: wheel.to_path_buf(),
         source,
     })?;
-    let zip_err = |source| WheelError::Zip {
+    let zip_err = |error| WheelError::Zip {
         wheel: wheel.to_path_buf(),
-        source,
+        error,
     };
     let mut archive = ZipArchive::new(file).map_err(zip_err)?;
     let mut members = Vec::new();
@@ -128,9 +128,9 @@ pub fn read_member(
     member: &Member,
 ) -> Result<Vec<u8>, WheelError> {
     let mut archive = archive.lock().unwrap_or_else(|e| e.into_inner());
-    let zip_err = |source| WheelError::Zip {
+    let zip_err = |error| WheelError::Zip {
         wheel: wheel.to_path_buf(),
-        source,
+        error,
     };
     let mut file = archive.by_index(member.index).map_err(zip_err)?;
     let mut bytes = Vec::with_capacity(member.size.min(1 << 20) as usize);
@@ -152,9 +152,9 @@ pub fn read_prefix(
     let mut archive = archive.lock().unwrap_or_else(|e| e.into_inner());
     let file = archive
         .by_index(member.index)
-        .map_err(|source| WheelError::Zip {
+        .map_err(|error| WheelError::Zip {
             wheel: wheel.to_path_buf(),
-            source,
+            error,
         })?;
     let mut bytes = Vec::new();
     file.take(n)

@@ -4,10 +4,8 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::filename::normalize_name;
+use super::filename::{normalize_name, parse_sdist};
 use super::WheelError;
-
-const SDIST_SUFFIXES: &[&str] = &[".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar"];
 
 /// The `*.whl` files in `dir`, sorted. A source distribution whose project
 /// has no wheel there is an error naming it: installing it would mean
@@ -29,8 +27,7 @@ pub fn find_wheels(dir: &Path) -> Result<Vec<PathBuf>, WheelError> {
         };
         if name.ends_with(".whl") {
             wheels.push(path);
-        } else if let Some(stem) = SDIST_SUFFIXES.iter().find_map(|s| name.strip_suffix(s)) {
-            let project = stem.rsplit_once('-').map_or(stem, |(n, _)| n);
+        } else if let Some((project, _)) = parse_sdist(name) {
             sdists.push((normalize_name(project), name.to_string()));
         }
     }
@@ -63,4 +60,22 @@ pub fn find_wheels(dir: &Path) -> Result<Vec<PathBuf>, WheelError> {
     }
     wheels.sort();
     Ok(wheels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example: the binary prints the chain with `{:#}`, which
+    /// showed the I/O cause twice while the message repeated it.
+    #[test]
+    fn a_missing_directory_names_its_cause_once() {
+        let err = find_wheels(Path::new("/nonexistent/wh")).unwrap_err();
+        let line = format!("{:#}", anyhow::Error::from(err));
+        assert!(
+            line.starts_with("cannot read wheel directory /nonexistent/wh: "),
+            "{line}"
+        );
+        assert_eq!(line.matches("os error 2").count(), 1, "{line}");
+    }
 }

@@ -1,13 +1,14 @@
 //! The one error type of the wheel installer. Every message names the wheel
 //! (or directory, or package) and the path at fault, and says what to do,
 //! because the person reading it is building an image and cannot debug pyko.
+//! A cause is in the message or returned by `source()`, never both.
 
 use std::io;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WheelError {
-    #[error("cannot read wheel directory {}: {source}", dir.display())]
+    #[error("cannot read wheel directory {}", dir.display())]
     ReadDir { dir: PathBuf, source: io::Error },
 
     #[error(
@@ -37,13 +38,14 @@ pub enum WheelError {
     #[error(transparent)]
     Incompatible(Box<IncompatibleWheel>),
 
-    #[error("cannot open wheel {}: {source}", wheel.display())]
+    #[error("cannot open wheel {}", wheel.display())]
     Open { wheel: PathBuf, source: io::Error },
 
-    #[error("{} is not a readable zip archive ({source}); download it again", wheel.display())]
+    /// The cause sits mid-sentence, so it is a plain field, not a source.
+    #[error("{} is not a readable zip archive ({error}); download it again", wheel.display())]
     Zip {
         wheel: PathBuf,
-        source: zip::result::ZipError,
+        error: zip::result::ZipError,
     },
 
     #[error(

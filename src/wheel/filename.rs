@@ -75,6 +75,20 @@ pub fn normalize_name(name: &str) -> String {
     out
 }
 
+/// The archive suffixes of source distributions pip would build from.
+const SDIST_SUFFIXES: &[&str] = &[".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar"];
+
+/// `NAME-VERSION.tar.gz` (or another sdist archive suffix) as `(NAME,
+/// VERSION)`, VERSION empty when the stem has no `-`; `None` when the file
+/// is not a source distribution. The one test both the wheel directory and
+/// the index candidates use, so they agree on what pyko refuses to build.
+pub fn parse_sdist(file_name: &str) -> Option<(&str, &str)> {
+    let stem = SDIST_SUFFIXES
+        .iter()
+        .find_map(|s| file_name.strip_suffix(s))?;
+    Some(stem.rsplit_once('-').unwrap_or((stem, "")))
+}
+
 impl FromStr for WheelFilename {
     type Err = WheelError;
 
@@ -172,6 +186,15 @@ mod tests {
             let err = name.parse::<WheelFilename>().unwrap_err().to_string();
             assert!(err.contains(name), "{err}");
         }
+    }
+
+    #[test]
+    fn recognizes_sdists() {
+        assert_eq!(parse_sdist("scipy-1.0.tar.gz"), Some(("scipy", "1.0")));
+        assert_eq!(parse_sdist("my-pkg-2.0.zip"), Some(("my-pkg", "2.0")));
+        assert_eq!(parse_sdist("odd.tgz"), Some(("odd", "")));
+        assert_eq!(parse_sdist("six-1.16.0-py2.py3-none-any.whl"), None);
+        assert_eq!(parse_sdist("notes.txt"), None);
     }
 
     #[test]

@@ -8,16 +8,20 @@
 //! verified streaming), `record` (RECORD in and out), `launcher` (entry-point
 //! scripts and shebangs), `metadata` (WHEEL/METADATA), `check` (`pip check`
 //! for the target), `select` (one wheel per project),
-//! `install` (the steps, in order), `dir` (finding wheels).
+//! `dist_info` (reading and verifying a wheel's `.dist-info`), `plan` (one
+//! wheel, the spec's steps in order), `install` (the whole set), `dir`
+//! (finding wheels).
 
 mod archive;
 mod check;
 mod dir;
+mod dist_info;
 mod error;
 mod filename;
 mod install;
 mod launcher;
 mod metadata;
+mod plan;
 mod record;
 mod select;
 mod tags;
@@ -25,6 +29,7 @@ mod tags;
 pub use check::marker_environment;
 pub use dir::find_wheels;
 pub use error::{IncompatibleWheel, WheelError};
-pub use filename::{normalize_name, WheelFilename};
+pub use filename::{normalize_name, parse_sdist, WheelFilename};
 pub use install::{install, Distribution, InstallOptions, Installation};
+pub use select::best_wheel;
 pub use tags::{IncompatibleTag, TagCompatibility, Tags};
