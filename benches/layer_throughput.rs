@@ -14,8 +14,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use pyko::cache::Cache;
-use pyko::layer::{write_layer, DiskFile, Entry, LayerOptions, Node};
+use pyko::Cache;
+use pyko::{write_layer, DiskFile, Entry, LayerOptions, Node};
 
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {

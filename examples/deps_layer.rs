@@ -9,9 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use pyko::cache::Cache;
-use pyko::layer::writer::{write_layer, LayerOptions};
-use pyko::wheel::{find_wheels, install, InstallOptions};
+use pyko::Cache;
+use pyko::{find_wheels, install_wheels as install, InstallOptions};
+use pyko::{write_layer, LayerOptions};
 
 fn json(p: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(p).expect("read")).expect("json")
@@ -41,7 +41,7 @@ fn main() -> anyhow::Result<()> {
         .collect();
 
     let t = Instant::now();
-    let target = pyko::target::detect(&config, &layers, &Default::default())?;
+    let target = pyko::detect_target(&config, &layers, &Default::default())?;
     let detect_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();

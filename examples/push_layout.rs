@@ -6,11 +6,11 @@
 
 use std::path::PathBuf;
 
-use pyko::cache::Cache;
-use pyko::oci::digest::Digest;
-use pyko::oci::Layer;
-use pyko::oci::{BlobSource, Image, ImageLayer};
-use pyko::registry::{Client, ClientOptions};
+use pyko::Cache;
+use pyko::Digest;
+use pyko::Layer;
+use pyko::{BlobSource, Image, ImageLayer};
+use pyko::{Client, ClientOptions};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -55,7 +55,7 @@ fn main() -> anyhow::Result<()> {
     };
     let client = Client::new(ClientOptions::default())?;
     let (cache, _guard) = Cache::ephemeral()?;
-    let digest = pyko::output::push::push(&client, &image, &cache, &dest.parse()?)?;
+    let digest = pyko::push(&client, &image, &cache, &dest.parse()?)?;
     println!("{dest}@{digest}");
     Ok(())
 }

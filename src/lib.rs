@@ -1,25 +1,55 @@
 //! pyko: build OCI images for Python applications without a daemon.
 //!
 //! The modules follow the pipeline in DESIGN.md, data flowing one way (see
-//! docs/architecture.md):
+//! docs/architecture.md for what passes between them):
 //!
-//! `inputs` → `base` → `target` → `sources` → `wheel` + `layer` → `oci` →
-//! `output`; `build` wires them, `ui` reports progress.
+//! ```text
+//! inputs → base → target → sources → wheel + layer → oci → output
+//!                                  build wires them; ui reports progress
+//! ```
+//!
+//! Every module is private: what the binary, the tests and the examples
+//! use is re-exported below, once, so each item has one public path.
 
-pub mod base;
-pub mod build;
-pub mod cache;
+mod base;
+mod build;
+mod cache;
 mod error;
 mod exit;
 mod http;
-pub mod inputs;
-pub mod layer;
-pub mod oci;
-pub mod output;
-pub mod registry;
-pub mod sources;
-pub mod target;
-pub mod ui;
-pub mod wheel;
+mod inputs;
+mod layer;
+mod oci;
+mod output;
+mod registry;
+mod sources;
+mod target;
+mod ui;
+mod wheel;
 
+// The binary's edge: flags in, a build or a login, progress out, exit codes.
+pub use build::{build, BuildError, Outcome};
+pub use cache::{default_dir as default_cache_dir, Cache};
 pub use exit::{exit_class, is_broken_pipe, ExitClass};
+pub use inputs::cli::{Cli, Cmd};
+pub use inputs::source_date_epoch;
+pub use registry::login::{default_config_path, login_from_stdin, logout, LoginRequest};
+pub use ui::Reporter;
+
+// The image model every stage shares.
+pub use oci::config::{apply as apply_config, Command, ConfigChanges};
+pub use oci::Reference;
+pub use oci::{media_types, BlobSource, Digest, HashingWriter, Image, ImageLayer, Layer, Platform};
+
+// Stages usable on their own (tests and examples drive them directly).
+pub use base::{default_platform, resolve as resolve_base, BaseError};
+pub use layer::app::app_entries;
+pub use layer::{write_layer, DiskFile, Entry, LayerOptions, Node};
+pub use output::push::push;
+pub use output::{write_layout, write_tarball, OutputError};
+pub use registry::{Client, ClientOptions, RegistryError};
+pub use target::{detect as detect_target, Libc, PythonTarget, Scheme};
+pub use wheel::{
+    find_wheels, install as install_wheels, normalize_name, InstallOptions, Installation, Tags,
+    WheelError,
+};

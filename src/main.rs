@@ -6,9 +6,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use pyko::inputs::cli::{Cli, Cmd};
-use pyko::registry::login::{self, LoginRequest};
-use pyko::ui::Reporter;
+use pyko::{Cli, Cmd, LoginRequest, Reporter};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -38,8 +36,8 @@ fn main() -> ExitCode {
 fn run(cmd: Cmd, ui: &Reporter) -> anyhow::Result<Vec<String>> {
     match cmd {
         Cmd::Build(args) => {
-            let epoch = pyko::inputs::source_date_epoch()?;
-            let (default_cache, note) = pyko::cache::default_dir();
+            let epoch = pyko::source_date_epoch()?;
+            let (default_cache, note) = pyko::default_cache_dir();
             if let Some(note) = note {
                 ui.info(note);
             }
@@ -47,10 +45,10 @@ fn run(cmd: Cmd, ui: &Reporter) -> anyhow::Result<Vec<String>> {
             for n in notes {
                 ui.info(format!("note: {n}"));
             }
-            Ok(pyko::build::build(&spec, ui)?.pushed)
+            Ok(pyko::build(&spec, ui)?.pushed)
         }
         Cmd::Login(a) => {
-            let config = login::default_config_path()?;
+            let config = pyko::default_config_path()?;
             let req = LoginRequest {
                 registry: a.registry,
                 username: a.username,
@@ -58,7 +56,7 @@ fn run(cmd: Cmd, ui: &Reporter) -> anyhow::Result<Vec<String>> {
                 insecure: a.insecure,
                 ca_certs: a.ca_certs,
             };
-            let registry = login::login_from_stdin(req, std::io::stdin().lock(), &config)?;
+            let registry = pyko::login_from_stdin(req, std::io::stdin().lock(), &config)?;
             ui.info(format!(
                 "Login succeeded: credentials for {registry} saved in {}",
                 config.display()
@@ -66,8 +64,8 @@ fn run(cmd: Cmd, ui: &Reporter) -> anyhow::Result<Vec<String>> {
             Ok(vec![])
         }
         Cmd::Logout(a) => {
-            let config = login::default_config_path()?;
-            if login::logout(&a.registry, &config)? {
+            let config = pyko::default_config_path()?;
+            if pyko::logout(&a.registry, &config)? {
                 ui.info(format!(
                     "Removed credentials for {} from {}",
                     a.registry,

@@ -13,7 +13,6 @@ mod scheme;
 mod upload;
 
 pub use client::{Client, ClientOptions};
-pub use credentials::{Credential, CredentialStore, Secret};
 pub use error::RegistryError;
 pub use pull::Manifest;
 

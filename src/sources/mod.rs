@@ -20,7 +20,7 @@ use crate::cache::CacheError;
 use crate::sources::index::IndexError;
 use crate::wheel::{Tags, WheelError};
 
-pub use fetch::{fetch_wheels, select_wheel, FetchedWheels};
+pub use fetch::fetch_wheels;
 
 /// What the user named as the source of the wheels.
 #[derive(Clone, Debug, PartialEq, Eq)]

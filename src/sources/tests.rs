@@ -1,5 +1,6 @@
 use std::path::Path;
 
+use super::fetch::select_wheel;
 use super::*;
 use crate::oci::Platform;
 use crate::target::{Libc, PythonTarget, Scheme};

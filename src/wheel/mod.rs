@@ -30,6 +30,6 @@ pub use check::marker_environment;
 pub use dir::find_wheels;
 pub use error::{IncompatibleWheel, WheelError};
 pub use filename::{normalize_name, parse_sdist, WheelFilename};
-pub use install::{install, Distribution, InstallOptions, Installation};
+pub use install::{install, InstallOptions, Installation};
 pub use select::best_wheel;
-pub use tags::{IncompatibleTag, TagCompatibility, Tags};
+pub use tags::Tags;

@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 use crate::common::blobs::{count_requests, skopeo_raw, test_image};
 use crate::common::registry::{Registry, RegistryOptions};
 use crate::common::token::{grant, TokenServer};
-use pyko::base;
-use pyko::cache::Cache;
-use pyko::oci::reference::Reference;
-use pyko::output::push::push;
-use pyko::registry::{Client, ClientOptions, RegistryError};
+use pyko::push;
+use pyko::Cache;
+use pyko::Reference;
+use pyko::{Client, ClientOptions, RegistryError};
 
 fn reference(s: &str) -> Reference {
     s.parse().unwrap()
@@ -101,7 +100,7 @@ fn bearer_tokens_for_pull_push_and_mount() {
     // pull only, as a reader, through base resolution (manifest + config).
     let (carol, carol_file) = client_as(&reg, dir.path(), "carol", "c-pass");
     let (fresh, _g2) = Cache::ephemeral().unwrap();
-    let pulled = base::resolve(&carol, &a_ref, &base::default_platform(), &fresh).unwrap();
+    let pulled = pyko::resolve_base(&carol, &a_ref, &pyko::default_platform(), &fresh).unwrap();
     assert_eq!(pulled.manifest_digest, digest);
     assert_eq!(pulled.image.config, image.config);
     // ...and a reader cannot push, even to the repository it can read.
@@ -120,7 +119,7 @@ fn bearer_tokens_for_pull_push_and_mount() {
     // mount: the base layers are linked from team/a into team/c with a
     // token that also asks for pull on team/a; no base byte is uploaded.
     let (fresh3, _g3) = Cache::ephemeral().unwrap();
-    let base = base::resolve(&alice, &a_ref, &base::default_platform(), &fresh3).unwrap();
+    let base = pyko::resolve_base(&alice, &a_ref, &pyko::default_platform(), &fresh3).unwrap();
     let c_ref = reference(&format!("{}/team/c:v1", reg.host));
     push(&alice, &base.image, &fresh3, &c_ref).unwrap();
     assert_eq!(

@@ -2,8 +2,8 @@
 
 use std::process::Command;
 
-use pyko::cache::Cache;
-use pyko::layer::{write_layer, Entry, LayerOptions, Node};
+use pyko::Cache;
+use pyko::{write_layer, Entry, LayerOptions, Node};
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));

@@ -5,10 +5,10 @@ use std::process::Command;
 use std::path::Path;
 
 use crate::common::image::{json_of, mode_of, run, test_image, LONG_PATH};
-use pyko::oci::BlobSource;
-use pyko::output::{write_layout, write_tarball, OutputError};
+use pyko::BlobSource;
+use pyko::{write_layout, write_tarball, OutputError};
 
-fn layer_digests(img: &pyko::oci::Image) -> Vec<String> {
+fn layer_digests(img: &pyko::Image) -> Vec<String> {
     img.layers
         .iter()
         .map(|l| l.layer.digest.to_string())
@@ -66,7 +66,7 @@ fn tarball_is_a_docker_archive_and_an_oci_archive() {
     for d in &diff_ids {
         let hex = d.strip_prefix("sha256:").unwrap();
         let bytes = std::fs::read(dir.join(hex)).unwrap();
-        assert_eq!(&pyko::oci::digest::Digest::of_bytes(&bytes).to_string(), d);
+        assert_eq!(&pyko::Digest::of_bytes(&bytes).to_string(), d);
     }
 
     // oci-archive: reads index.json and the OCI blobs, by tag or alone.

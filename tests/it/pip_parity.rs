@@ -24,10 +24,10 @@ use std::sync::OnceLock;
 
 use crate::common::fixtures::{self, Flavour};
 use flate2::read::MultiGzDecoder;
-use pyko::cache::Cache;
-use pyko::layer::writer::{write_layer, LayerOptions};
-use pyko::target::{self, PythonTarget};
-use pyko::wheel::{self, InstallOptions};
+use pyko::Cache;
+use pyko::InstallOptions;
+use pyko::PythonTarget;
+use pyko::{write_layer, LayerOptions};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -152,7 +152,7 @@ struct PykoLayer {
 }
 
 fn wheels() -> Vec<PathBuf> {
-    wheel::find_wheels(&fixtures::wheelhouse()).expect("wheelhouse")
+    pyko::find_wheels(&fixtures::wheelhouse()).expect("wheelhouse")
 }
 
 /// The deps layer pyko writes for `f`, built once per test process.
@@ -165,9 +165,9 @@ fn pyko_layer(f: Flavour) -> &'static PykoLayer {
     };
     cell.get_or_init(|| {
         let base = read_base(&fixtures::base_layout(f));
-        let target =
-            target::detect(&base.config, &base.layers, &Default::default()).expect("detect target");
-        let inst = wheel::install(&wheels(), &target, &InstallOptions { requested: None })
+        let target = pyko::detect_target(&base.config, &base.layers, &Default::default())
+            .expect("detect target");
+        let inst = pyko::install_wheels(&wheels(), &target, &InstallOptions { requested: None })
             .expect("install");
         assert!(inst.warnings.is_empty(), "{:?}", inst.warnings);
         let dists = inst
@@ -557,10 +557,7 @@ fn check_image(
         &target.scheme.purelib,
         &target.scheme.scripts,
     ];
-    let names: Vec<String> = dists
-        .iter()
-        .map(|(n, _)| wheel::normalize_name(n))
-        .collect();
+    let names: Vec<String> = dists.iter().map(|(n, _)| pyko::normalize_name(n)).collect();
     argv.extend(names.iter().map(String::as_str));
     let out = rootfs.chroot_ok(&argv);
     let report: serde_json::Value =

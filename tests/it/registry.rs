@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 
 use crate::common::blobs::{count_requests, random_layer, skopeo_raw, test_image};
 use crate::common::registry::{free_port, Registry, RegistryOptions};
-use pyko::base::{self, BaseError};
-use pyko::cache::Cache;
-use pyko::oci::digest::Digest;
-use pyko::oci::reference::Reference;
-use pyko::oci::{media_types::OCI_INDEX as MEDIA_TYPE_OCI_INDEX, BlobSource, Platform};
-use pyko::output::push::push;
-use pyko::registry::{Client, ClientOptions, RegistryError};
+use pyko::push;
+use pyko::BaseError;
+use pyko::Cache;
+use pyko::Digest;
+use pyko::Reference;
+use pyko::{media_types::OCI_INDEX as MEDIA_TYPE_OCI_INDEX, BlobSource, Platform};
+use pyko::{Client, ClientOptions, RegistryError};
 
 /// A client that ignores the machine's credential files.
 fn anon_client() -> Client {
@@ -50,7 +50,7 @@ fn push_then_pull_back_over_plain_http() {
     let raw = skopeo_raw(&reg, &dest.to_string());
     assert_eq!(raw, image.manifest_blob().bytes);
 
-    let base = base::resolve(&client, &dest, &platform("amd64"), &cache).unwrap();
+    let base = pyko::resolve_base(&client, &dest, &platform("amd64"), &cache).unwrap();
     assert_eq!(base.manifest_digest, digest);
     assert_eq!(base.index_digest, None);
     assert_eq!(base.image.config, image.config);
@@ -98,7 +98,7 @@ fn cross_repo_mount_uploads_no_base_bytes() {
     push(&client, &base_image, &cache, &base_ref).unwrap();
 
     let (fresh_cache, _g2) = Cache::ephemeral().unwrap();
-    let base = base::resolve(&client, &base_ref, &platform("amd64"), &fresh_cache).unwrap();
+    let base = pyko::resolve_base(&client, &base_ref, &platform("amd64"), &fresh_cache).unwrap();
     let mut image = base.image.clone();
     image.layers.push(random_layer(dir.path(), "app", 1000));
     let diff_ids: Vec<String> = image
@@ -173,14 +173,14 @@ fn platform_is_picked_from_an_index() {
         .unwrap();
     assert_eq!(index_digest, Digest::of_bytes(&index));
 
-    let arm = base::resolve(&client, &repo, &platform("arm64"), &cache).unwrap();
+    let arm = pyko::resolve_base(&client, &repo, &platform("arm64"), &cache).unwrap();
     assert_eq!(arm.manifest_digest, digests[1]);
     assert_eq!(arm.index_digest, Some(index_digest.clone()));
     assert_eq!(arm.image.platform(), platform("arm64"));
-    let amd = base::resolve(&client, &repo, &base::default_platform(), &cache).unwrap();
+    let amd = pyko::resolve_base(&client, &repo, &pyko::default_platform(), &cache).unwrap();
     assert_eq!(amd.manifest_digest, digests[0]);
 
-    let err = base::resolve(&client, &repo, &platform("s390x"), &cache).unwrap_err();
+    let err = pyko::resolve_base(&client, &repo, &platform("s390x"), &cache).unwrap_err();
     assert!(matches!(err, BaseError::NoSuchPlatform { .. }));
     let msg = err.to_string();
     eprintln!("{msg}");
@@ -196,7 +196,8 @@ fn missing_tag_names_the_reference() {
     let reg = Registry::start();
     let (cache, _g) = Cache::ephemeral().unwrap();
     let r = reference(&format!("{}/no/such:tag", reg.host));
-    let err = base::resolve(&anon_client(), &r, &base::default_platform(), &cache).unwrap_err();
+    let err =
+        pyko::resolve_base(&anon_client(), &r, &pyko::default_platform(), &cache).unwrap_err();
     let msg = err.to_string();
     eprintln!("{msg}");
     assert!(msg.contains(&r.to_string()) && msg.contains("404"), "{msg}");
@@ -280,7 +281,7 @@ fn basic_auth_over_tls_with_docker_config() {
         skopeo_raw(&reg, &dest.to_string()),
         image.manifest_blob().bytes
     );
-    let base = base::resolve(&client, &dest, &base::default_platform(), &cache).unwrap();
+    let base = pyko::resolve_base(&client, &dest, &pyko::default_platform(), &cache).unwrap();
     assert_eq!(base.manifest_digest, digest);
 
     // username/password fields work as well as `auth`.

@@ -9,10 +9,10 @@ use std::process::Command;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use pyko::layer::{Entry, Node};
-use pyko::oci::Platform;
-use pyko::target::{Libc, PythonTarget, Scheme};
-use pyko::wheel::{find_wheels, install, InstallOptions, Installation, WheelError};
+use pyko::Platform;
+use pyko::{find_wheels, install_wheels as install, InstallOptions, Installation, WheelError};
+use pyko::{Entry, Node};
+use pyko::{Libc, PythonTarget, Scheme};
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 
@@ -927,7 +927,7 @@ fn tags_match_host_packaging() {
         major: gmaj.parse().unwrap(),
         minor: gmin.parse().unwrap(),
     };
-    let ours: Vec<String> = pyko::wheel::Tags::for_target(&t).unwrap().iter().collect();
+    let ours: Vec<String> = pyko::Tags::for_target(&t).unwrap().iter().collect();
     // packaging before 22 (vendored by pip 23) lacks `cpXY-none-any`;
     // newer packaging has it, right before `pyXY-none-any`.
     let cp_any = format!("cp{pmaj}{pmin}-none-any");

@@ -5,9 +5,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use pyko::oci::digest::HashingWriter;
-use pyko::oci::{media_types::OCI_LAYER_TAR_GZIP as MEDIA_TYPE_TAR_GZIP, Layer};
-use pyko::oci::{BlobSource, Image, ImageLayer};
+use pyko::HashingWriter;
+use pyko::{media_types::OCI_LAYER_TAR_GZIP as MEDIA_TYPE_TAR_GZIP, Layer};
+use pyko::{BlobSource, Image, ImageLayer};
 
 use super::registry::Registry;
 

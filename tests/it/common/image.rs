@@ -5,11 +5,11 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use pyko::cache::Cache;
-use pyko::layer::app::app_entries;
-use pyko::layer::{write_layer, Entry, LayerOptions};
-use pyko::oci::config::{apply, Command, ConfigChanges};
-use pyko::oci::{BlobSource, Image, ImageLayer};
+use pyko::app_entries;
+use pyko::Cache;
+use pyko::{apply_config as apply, Command, ConfigChanges};
+use pyko::{write_layer, Entry, LayerOptions};
+use pyko::{BlobSource, Image, ImageLayer};
 
 pub const LONG_PATH: &str = "opt/a-directory-name-that-is-long-enough-to-need-pax-headers-in-the-tar/and-then-some-more-characters-to-exceed-one-hundred-bytes/file.txt";
 
@@ -31,10 +31,10 @@ pub fn test_image() -> TestImage {
         Entry::dir("tmp", 0o1777),
         // Longer than ustar's 100-byte name field: needs PAX.
         Entry::file(LONG_PATH, 0o640, b"long\n".to_vec()),
-        pyko::layer::Entry {
+        pyko::Entry {
             path: "opt/link".into(),
             mode: 0o777,
-            node: pyko::layer::Node::Symlink {
+            node: pyko::Node::Symlink {
                 target: format!("/{LONG_PATH}"),
             },
             owner: None,
