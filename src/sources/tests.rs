@@ -2,31 +2,10 @@ use std::path::Path;
 
 use super::fetch::select_wheel;
 use super::*;
-use crate::oci::Platform;
-use crate::target::{Libc, PythonTarget, Scheme};
+use crate::target::PythonTarget;
 
 fn target(arch: &str) -> PythonTarget {
-    PythonTarget {
-        major: 3,
-        minor: 11,
-        interpreter: "/usr/local/bin/python3".into(),
-        scheme: Scheme {
-            purelib: "/usr/local/lib/python3.11/site-packages".into(),
-            platlib: "/usr/local/lib/python3.11/site-packages".into(),
-            scripts: "/usr/local/bin".into(),
-            data: "/usr/local".into(),
-            headers: "/usr/local/include/python3.11".into(),
-        },
-        platform: Platform {
-            os: "linux".into(),
-            architecture: arch.into(),
-            variant: None,
-        },
-        libc: Libc::Glibc {
-            major: 2,
-            minor: 36,
-        },
-    }
+    PythonTarget::test_cpython311(arch)
 }
 
 fn env(arch: &str) -> (Tags, MarkerEnvironment) {

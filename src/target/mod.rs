@@ -381,6 +381,35 @@ fn musl_from_apk_db(text: &str) -> Option<Libc> {
     Some(Libc::Musl { major, minor })
 }
 
+/// CPython 3.11 laid out as the official images do, on glibc 2.36: the
+/// target the later stages' unit tests install for.
+#[cfg(test)]
+impl PythonTarget {
+    pub(crate) fn test_cpython311(arch: &str) -> PythonTarget {
+        PythonTarget {
+            major: 3,
+            minor: 11,
+            interpreter: "/usr/local/bin/python3".into(),
+            scheme: Scheme {
+                purelib: "/usr/local/lib/python3.11/site-packages".into(),
+                platlib: "/usr/local/lib/python3.11/site-packages".into(),
+                scripts: "/usr/local/bin".into(),
+                data: "/usr/local".into(),
+                headers: "/usr/local/include/python3.11".into(),
+            },
+            platform: Platform {
+                os: "linux".into(),
+                architecture: arch.into(),
+                variant: None,
+            },
+            libc: Libc::Glibc {
+                major: 2,
+                minor: 36,
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -141,31 +141,11 @@ fn env_var(config: &serde_json::Value, key: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oci::Platform;
-    use crate::target::Libc;
 
     fn base() -> PythonTarget {
-        PythonTarget {
-            major: 3,
-            minor: 11,
-            interpreter: "/usr/local/bin/python".into(),
-            scheme: Scheme {
-                purelib: "/usr/local/lib/python3.11/site-packages".into(),
-                platlib: "/usr/local/lib/python3.11/site-packages".into(),
-                scripts: "/usr/local/bin".into(),
-                data: "/usr/local".into(),
-                headers: "/usr/local/include/python3.11".into(),
-            },
-            platform: Platform {
-                os: "linux".into(),
-                architecture: "amd64".into(),
-                variant: None,
-            },
-            libc: Libc::Glibc {
-                major: 2,
-                minor: 36,
-            },
-        }
+        let mut t = PythonTarget::test_cpython311("amd64");
+        t.interpreter = "/usr/local/bin/python".into();
+        t
     }
 
     #[test]

@@ -262,28 +262,12 @@ fn cpython_tags((major, minor): (u32, u32), platforms: &[String]) -> Vec<(String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oci::Platform;
-    use crate::target::Scheme;
 
     pub(crate) fn target(arch: &str, variant: Option<&str>, libc: Libc) -> PythonTarget {
-        PythonTarget {
-            major: 3,
-            minor: 11,
-            interpreter: "/usr/local/bin/python3".into(),
-            scheme: Scheme {
-                purelib: "/usr/local/lib/python3.11/site-packages".into(),
-                platlib: "/usr/local/lib/python3.11/site-packages".into(),
-                scripts: "/usr/local/bin".into(),
-                data: "/usr/local".into(),
-                headers: "/usr/local/include/python3.11".into(),
-            },
-            platform: Platform {
-                os: "linux".into(),
-                architecture: arch.into(),
-                variant: variant.map(str::to_string),
-            },
-            libc,
-        }
+        let mut t = PythonTarget::test_cpython311(arch);
+        t.platform.variant = variant.map(str::to_string);
+        t.libc = libc;
+        t
     }
 
     #[test]
