@@ -33,6 +33,14 @@ pub enum OutputError {
     },
     #[error("{path}")]
     Io { path: PathBuf, source: io::Error },
+    /// Outputs are written aside in the destination's directory, then
+    /// renamed; the user named the destination, so that is what is said.
+    #[error("cannot create {} in {}", dest.display(), dir.display())]
+    Create {
+        dest: PathBuf,
+        dir: PathBuf,
+        source: io::Error,
+    },
     /// From `fs_err`, whose message names the path and the cause.
     #[error(transparent)]
     Fs(#[from] io::Error),
@@ -50,6 +58,29 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ 
     move |source| OutputError::Io {
         path: path.to_path_buf(),
         source,
+    }
+}
+
+/// For the temporary file or directory an output is written into: the
+/// error names `dest`, and tempfile's "at path <random name>" suffix, which
+/// names a file the user never asked for, is dropped.
+pub(crate) fn create_err<'a>(
+    dest: &'a Path,
+    dir: &'a Path,
+) -> impl FnOnce(io::Error) -> OutputError + 'a {
+    move |e| {
+        // tempfile's own error type is private: only its text says where
+        // the cause ends.
+        let text = e.to_string();
+        let cause = match text.rsplit_once(" at path ") {
+            Some((cause, _)) => io::Error::new(e.kind(), cause.to_string()),
+            None => e,
+        };
+        OutputError::Create {
+            dest: dest.to_path_buf(),
+            dir: dir.to_path_buf(),
+            source: cause,
+        }
     }
 }
 
@@ -184,7 +215,7 @@ fn write_parts(
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}.pyko-"))
         .tempdir_in(&parent)
-        .map_err(io_err(&parent))?;
+        .map_err(create_err(dir, &parent))?;
     let blob_dir = tmp.path().join("blobs").join("sha256");
     fs::create_dir_all(&blob_dir)?;
     for b in &blobs {

@@ -11,7 +11,9 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::layout::{collect_blobs, io_err, BlobData, OutBlob, OutputError, OCI_LAYOUT_FILE};
+use super::layout::{
+    collect_blobs, create_err, io_err, BlobData, OutBlob, OutputError, OCI_LAYOUT_FILE,
+};
 use crate::oci::reference::InvalidReference;
 use crate::oci::{Descriptor, Image, ImageSet, IndexJson, Reference, REF_NAME_ANNOTATION};
 
@@ -111,7 +113,7 @@ fn persist(
     let tmp = tempfile::Builder::new()
         .prefix(".pyko-tarball-")
         .tempfile_in(parent)
-        .map_err(io_err(parent))?;
+        .map_err(create_err(dest, parent))?;
     {
         let mut out = io::BufWriter::with_capacity(1 << 20, tmp.as_file());
         write(&mut out)?;
