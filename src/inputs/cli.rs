@@ -387,7 +387,8 @@ impl BuildArgs {
             return Ok(None);
         };
         let err = flag("--file");
-        let text = fs_err::read_to_string(file).map_err(|e| err(crate::error::chain(&e)))?;
+        // Said as every other flag error is: the flag, its value, the cause.
+        let text = std::fs::read_to_string(file).map_err(|e| err(format!("{file:?}: {e}")))?;
         let context = self.context.clone().unwrap_or_else(|| PathBuf::from("."));
         let build_args = each(&self.build_args, "--build-arg", spec::parse_key_value)?;
         dockerfile::parse(file, &text, &context, &build_args)
