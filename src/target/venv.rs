@@ -9,6 +9,7 @@
 //! empty `include`. No `activate` scripts: the image config puts `DIR/bin`
 //! first on PATH instead, which is all activation does for a container.
 
+use super::env_var;
 use crate::layer::{Entry, Node};
 use crate::target::{PythonTarget, Scheme};
 
@@ -127,15 +128,6 @@ impl Venv {
             link(format!("{d}/lib64"), "lib"),
         ]
     }
-}
-
-fn env_var(config: &serde_json::Value, key: &str) -> Option<String> {
-    config
-        .pointer("/config/Env")?
-        .as_array()?
-        .iter()
-        .filter_map(|v| v.as_str())
-        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=').map(str::to_string))
 }
 
 #[cfg(test)]
