@@ -34,6 +34,42 @@ pub struct IndexFile {
     /// Lowercase hex, from the JSON `hashes` or the `#sha256=` fragment.
     pub sha256: Option<String>,
     pub yanked: bool,
+    /// `requires-python` (JSON) / `data-requires-python` (HTML), unparsed.
+    pub requires_python: Option<String>,
+    /// PEP 700 `upload-time` as Unix seconds (JSON pages only).
+    pub upload_time: Option<i64>,
+    /// PEP 658/714: whether `{url}.metadata` exists, and its sha256.
+    pub core_metadata: CoreMetadataHint,
+    /// PEP 700 `size`, when listed.
+    pub size: Option<u64>,
+}
+
+/// What the index says about a file's separately served METADATA.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CoreMetadataHint {
+    /// Not offered: fetch it from the wheel itself.
+    #[default]
+    Absent,
+    /// Offered at `{url}.metadata`, with its sha256 when the index gave one.
+    Available { sha256: Option<String> },
+}
+
+impl IndexFile {
+    /// Placeholder values for the fields a page parser did not fill.
+    // TODO(resolver): the parsers fill every field; remove.
+    #[allow(dead_code)]
+    fn default_fields() -> IndexFile {
+        IndexFile {
+            filename: String::new(),
+            url: Url::parse("http://invalid/").expect("static URL"),
+            sha256: None,
+            yanked: false,
+            requires_python: None,
+            upload_time: None,
+            core_metadata: CoreMetadataHint::Absent,
+            size: None,
+        }
+    }
 }
 
 /// Sends through the build's one HTTP stack, so an index behind a private
@@ -147,6 +183,7 @@ pub fn parse_json(body: &str, base: &Url) -> Result<Vec<IndexFile>, IndexError> 
                     f.yanked,
                     serde_json::Value::Bool(false) | serde_json::Value::Null
                 ),
+                ..IndexFile::default_fields()
             })
         })
         .collect()
@@ -195,6 +232,7 @@ pub fn parse_html(body: &str, base: &Url) -> Vec<IndexFile> {
             url,
             sha256,
             yanked,
+            ..IndexFile::default_fields()
         });
     }
     files

@@ -7,8 +7,13 @@
 
 mod fetch;
 pub mod index;
+// TODO(resolver): used once the resolver is wired in.
+#[allow(dead_code)]
+pub mod metadata;
 pub mod pylock;
 pub mod requirements;
+#[allow(dead_code)]
+pub mod resolve;
 pub mod uvlock;
 
 use std::path::PathBuf;
