@@ -45,6 +45,7 @@ pub struct IndexFile {
 }
 
 /// What the index says about a file's separately served METADATA.
+#[allow(dead_code)] // TODO(resolver): the page parsers fill it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum CoreMetadataHint {
     /// Not offered: fetch it from the wheel itself.
