@@ -159,17 +159,20 @@ impl Candidates {
             .filter(|(v, _)| range.contains(v))
             .collect();
         let sdists = within(&r.sdist_only);
+        let mut exists = Vec::new();
         if let Some((v, t)) = platforms.first() {
-            parts.push(format!(
-                "has no wheel for the target ({}); {v} has wheels only for {}",
-                tags.best(),
-                t.join(", ")
+            exists.push(format!("{v} has wheels only for {}", t.join(", ")));
+        }
+        if let Some(v) = sdists.first() {
+            exists.push(format!(
+                "{v} is an sdist only, and pyko installs wheels only"
             ));
-        } else if let Some(v) = sdists.first() {
+        }
+        if !exists.is_empty() {
             parts.push(format!(
-                "has no wheel for the target ({}); {v} is an sdist only, and pyko installs wheels \
-                 only",
-                tags.best()
+                "has no wheel for the target ({}); {}",
+                tags.best(),
+                exists.join(", ")
             ));
         }
         let mut list = |vs: Vec<String>, what: &str| {
