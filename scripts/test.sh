@@ -10,6 +10,7 @@ bash tests/fixtures/install-deps.sh
 bash tests/fixtures/wheels.sh >/dev/null
 bash tests/fixtures/base-images.sh debian >/dev/null
 bash tests/fixtures/base-images.sh slim >/dev/null
+bash tests/fixtures/base-trixie.sh >/dev/null
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --release --all-targets -- --test-threads=2
