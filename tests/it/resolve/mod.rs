@@ -211,17 +211,18 @@ pub fn parse_pins(text: &str) -> Pins {
         .collect()
 }
 
-/// `pyko lock` of `reqs` for one target; the lock's packages.
+/// `pyko lock` of `reqs` for one target into `work/pylock.toml`, with
+/// pyko's cache in `cache`; the lock's packages.
 pub fn pyko_lock(
     reqs: &Path,
     platform: &str,
     python: &str,
     index_url: &str,
     extra: &[&str],
-    work: &Path,
+    (work, cache): (&Path, &Path),
 ) -> Result<Pins, String> {
     let lock = work.join("pylock.toml");
-    let out = pyko_cmd(&work.join("cache"))
+    let out = pyko_cmd(cache)
         .args(["lock", "-r"])
         .arg(reqs)
         .args(["--python", python, "--platform", platform, "--libc", LIBC])

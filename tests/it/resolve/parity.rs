@@ -42,7 +42,9 @@ fn print_table(title: &str, rows: &[Row]) -> usize {
 fn parity(form: Form) {
     let index = serve(form, &fixture_wheels(), &BTreeMap::new());
     let tmp = tempfile::tempdir().unwrap();
-    let uv_cache = tmp.path().join("uv-cache");
+    // One cache per tool for the whole table: each set is cold for what
+    // it shares with no earlier set (and the disk holds one copy).
+    let (uv_cache, pyko_cache) = (tmp.path().join("uv-cache"), tmp.path().join("pyko-cache"));
     let mut rows = Vec::new();
     for set in sets() {
         for (uv_platform, platform) in ARCHES {
@@ -66,7 +68,14 @@ fn parity(form: Form) {
                 let work = tmp.path().join(case.replace(['/', ' '], "_"));
                 std::fs::create_dir_all(&work).unwrap();
                 let start = Instant::now();
-                match pyko_lock(&set.path, platform, py, &index.url, &[], &work) {
+                match pyko_lock(
+                    &set.path,
+                    platform,
+                    py,
+                    &index.url,
+                    &[],
+                    (&work, &pyko_cache),
+                ) {
                     Ok(pyko) => problems.extend(diff(&uv, &pyko)),
                     Err(e) => problems.push(e),
                 }
@@ -161,7 +170,7 @@ fn exclude_newer_matches_uv() {
             "3.11",
             &index.url,
             &["--exclude-newer", cutoff],
-            &work,
+            (&work, &tmp.path().join("pyko-cache")),
         ) {
             Ok(pyko) => diff(&uv, &pyko),
             Err(e) => vec![e],
