@@ -246,6 +246,8 @@ pub struct Locked {
     pub name: String,
     pub version: String,
     pub marker: Option<String>,
+    /// The `[[packages.wheels]]` file names.
+    pub wheels: Vec<String>,
 }
 
 pub fn lock_packages(lock: &Path) -> Vec<Locked> {
@@ -261,6 +263,13 @@ pub fn lock_packages(lock: &Path) -> Vec<Locked> {
             name: index::normalize(p["name"].as_str().unwrap()),
             version: p["version"].as_str().unwrap().to_string(),
             marker: p.get("marker").and_then(|m| m.as_str()).map(String::from),
+            wheels: p
+                .get("wheels")
+                .and_then(|w| w.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|w| w.get("name").and_then(|n| n.as_str()).map(String::from))
+                .collect(),
         })
         .collect()
 }
