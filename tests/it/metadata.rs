@@ -113,7 +113,7 @@ fn metadata_is_the_same_from_all_three_forms_and_fetched_cheaply() {
     for form in Form::ALL {
         let server = IndexServer::start_with(&wheels, &IndexOptions::new(form));
         let http = new_http();
-        let index = IndexClient::new(&[server.url.clone()], &http).unwrap();
+        let index = IndexClient::new(std::slice::from_ref(&server.url), &http).unwrap();
         let files = listed(&index, &wheels);
         for f in &files {
             let w = fixtures::wheelhouse().join(&f.filename);
@@ -230,7 +230,7 @@ fn upload_times_come_from_the_callers_map() {
     opts.upload_times
         .insert(file_name(&six), "2023-05-06T07:08:09.5Z".into());
     let server = IndexServer::start_with(&wheels, &opts);
-    let index = IndexClient::new(&[server.url.clone()], &new_http()).unwrap();
+    let index = IndexClient::new(std::slice::from_ref(&server.url), &new_http()).unwrap();
     let files = index.files("click").unwrap();
     assert_eq!(files[0].upload_time, Some(1_683_356_889));
     assert_eq!(
@@ -254,7 +254,7 @@ fn mislabelled_wheels_and_tampered_metadata_are_refused() {
     for form in [Form::HtmlRange, Form::HtmlNoRange, Form::Json] {
         let server = IndexServer::start_with(std::slice::from_ref(&fake), &IndexOptions::new(form));
         let http = new_http();
-        let index = IndexClient::new(&[server.url.clone()], &http).unwrap();
+        let index = IndexClient::new(std::slice::from_ref(&server.url), &http).unwrap();
         let (cache, _g) = Cache::ephemeral().unwrap();
         let client = MetadataClient::new(&http, &cache);
         let e = client
@@ -277,7 +277,7 @@ fn mislabelled_wheels_and_tampered_metadata_are_refused() {
     bytes.extend_from_slice(b"Requires-Dist: evil\n");
     std::fs::write(&meta, bytes).unwrap();
     let http = new_http();
-    let index = IndexClient::new(&[server.url.clone()], &http).unwrap();
+    let index = IndexClient::new(std::slice::from_ref(&server.url), &http).unwrap();
     let (cache, _g) = Cache::ephemeral().unwrap();
     let e = MetadataClient::new(&http, &cache)
         .get(&index.files("click").unwrap()[0])
@@ -444,6 +444,6 @@ fn legacy_tree_writer_lists_every_wheel() {
     assert_eq!(hashes.len(), 39);
     let server = IndexServer::serve(dir);
     assert_eq!(server.form, Form::Json);
-    let index = IndexClient::new(&[server.url.clone()], &new_http()).unwrap();
+    let index = IndexClient::new(std::slice::from_ref(&server.url), &new_http()).unwrap();
     assert_eq!(listed(&index, &wheels).len(), 39);
 }
