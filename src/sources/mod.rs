@@ -7,13 +7,15 @@
 
 mod fetch;
 pub mod index;
-// TODO(resolver): used once the resolver is wired in.
+pub mod lockfile;
+// TODO(resolver): the stubs' dead code goes once h2's client is merged.
 #[allow(dead_code)]
 pub mod metadata;
 pub mod pylock;
 pub mod requirements;
 #[allow(dead_code)]
 pub mod resolve;
+mod resolving;
 pub mod uvlock;
 
 use std::path::PathBuf;
@@ -26,9 +28,10 @@ use crate::sources::index::IndexError;
 use crate::wheel::{Tags, WheelError};
 
 pub use fetch::fetch_wheels;
+pub use resolving::{pins_of, resolve_for};
 
 /// What the user named as the source of the wheels.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum WheelInput {
     /// `--wheels DIR`: already resolved for the target.
     Dir(PathBuf),
@@ -43,6 +46,10 @@ pub enum WheelInput {
         local: Option<PathBuf>,
         index_url: Option<String>,
         extra_index_urls: Vec<String>,
+        /// `-c FILE`s from the command line (the file's own `-c` lines add).
+        constraints: Vec<PathBuf>,
+        /// `--pre`, `--exclude-newer` (a `--pre` line in the file adds).
+        options: resolve::ResolveOptions,
     },
     /// `--lock pylock.toml|uv.lock`.
     Lock {
@@ -112,6 +119,8 @@ pub enum LockError {
     HashMismatch(Box<HashMismatch>),
     #[error("downloading {url}: {message}")]
     Download { url: String, message: String },
+    #[error(transparent)]
+    Resolve(#[from] resolve::ResolveError),
 }
 
 /// Checks the local part of the input before any network access, so a typo
@@ -132,9 +141,21 @@ pub fn check_input(input: &WheelInput) -> Result<(), LockError> {
             }
             return Ok(());
         }
-        WheelInput::Requirements { file, local, .. } | WheelInput::Lock { file, local } => {
+        WheelInput::Requirements {
+            file,
+            local,
+            constraints,
+            ..
+        } => {
+            for c in constraints {
+                std::fs::metadata(c).map_err(|source| LockError::Read {
+                    path: c.clone(),
+                    source,
+                })?;
+            }
             (file, local)
         }
+        WheelInput::Lock { file, local } => (file, local),
     };
     if let Err(source) = std::fs::metadata(file) {
         return Err(LockError::Read {
