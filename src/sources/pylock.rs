@@ -158,7 +158,10 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
     // PEP 751 does not say which packages were asked for: `pyko lock`
     // records it under [tool.pyko]; in any other lock, all of them are.
     let requested = match lock.tool.and_then(|t| t.pyko).and_then(|p| p.requested) {
-        Some(names) => names.iter().map(|n| crate::wheel::normalize_name(n)).collect(),
+        Some(names) => names
+            .iter()
+            .map(|n| crate::wheel::normalize_name(n))
+            .collect(),
         None => pins.iter().map(|p| p.name.clone()).collect(),
     };
     let requested = Some(requested);

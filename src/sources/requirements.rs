@@ -266,7 +266,9 @@ fn parse_text(
             continue;
         }
         if option_value(&line, &["-e", "--editable"]).is_some() {
-            return Err(err(format!("an editable install needs a build; {BUILD_HINT}")));
+            return Err(err(format!(
+                "an editable install needs a build; {BUILD_HINT}"
+            )));
         }
         if line == "--pre" {
             out.pre = true;
@@ -287,9 +289,7 @@ fn parse_text(
             if HARMLESS.iter().any(|h| line.starts_with(h)) {
                 continue;
             }
-            return Err(err(
-                "this option is not supported by pyko; remove it".into(),
-            ));
+            return Err(err("this option is not supported by pyko; remove it".into()));
         }
         let (spec, hashes) = split_hashes(&line).map_err(err)?;
         if looks_like_path(&spec) {

@@ -66,7 +66,10 @@ uvloop===0.21 ; platform_machine == 'aarch64'
     assert!(pins.iter().all(|p| p.name != "uvloop"));
     let dup = parse_text("flask==2\nflask==3\n").unwrap();
     let err = dup.pins(&env("amd64")).unwrap_err().to_string();
-    assert!(err.starts_with("r.txt:2:") && err.contains("pin it once"), "{err}");
+    assert!(
+        err.starts_with("r.txt:2:") && err.contains("pin it once"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -136,7 +139,10 @@ joblib==1.4.2
 #[test]
 fn what_needs_a_build_is_refused_with_its_line() {
     for (bad, what) in [
-        ("flask @ https://example.invalid/flask.whl\n", "URL requirement"),
+        (
+            "flask @ https://example.invalid/flask.whl\n",
+            "URL requirement",
+        ),
         ("https://example.invalid/flask-2.0.tar.gz\n", "path or URL"),
         ("./vendor/mylib\n", "path or URL"),
         ("/abs/dist/mylib-1.0-py3-none-any.whl\n", "path or URL"),
@@ -148,7 +154,9 @@ fn what_needs_a_build_is_refused_with_its_line() {
         ("fl ask\n", "not a valid requirement"),
         ("-r missing.txt\n", "cannot read"),
     ] {
-        let err = parse_text(&format!("ok==1\n{bad}")).unwrap_err().to_string();
+        let err = parse_text(&format!("ok==1\n{bad}"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(what), "{bad:?}: {err}");
         assert!(err.starts_with("r.txt:2:"), "{bad:?}: {err}");
     }

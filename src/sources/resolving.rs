@@ -37,7 +37,11 @@ pub fn resolve_for(
 
 /// One pin per resolved package, listing only its chosen wheel; `hashes`
 /// gives the `--hash`es the user wrote for a name (checked on download).
-pub fn pins_of(resolved: &[Resolved], tags: &Tags, hashes: impl Fn(&str) -> Vec<String>) -> Vec<Pin> {
+pub fn pins_of(
+    resolved: &[Resolved],
+    tags: &Tags,
+    hashes: impl Fn(&str) -> Vec<String>,
+) -> Vec<Pin> {
     resolved
         .iter()
         .map(|r| Pin {

@@ -2,20 +2,30 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{ArgGroup, Args};
 
 use super::resolve::ResolveFlags;
 use super::{flag, reference, FlagError};
 use crate::inputs::spec::{self, BaseSource, LockSpec, RegistryOptions};
 
 #[derive(Args, Debug)]
+#[command(group(ArgGroup::new("target").required(true).multiple(true).args(["from", "python"])))]
 pub struct LockArgs {
     /// Requirements file (pip's format; repeatable).
-    #[arg(short = 'r', long = "requirements", value_name = "FILE", required = true)]
+    #[arg(
+        short = 'r',
+        long = "requirements",
+        value_name = "FILE",
+        required = true
+    )]
     pub requirements: Vec<PathBuf>,
     /// Base image whose Python, libc and architecture each platform's
     /// target is read from (same forms as `build --from`).
-    #[arg(long = "from", value_name = "IMAGE", required_unless_present = "python")]
+    #[arg(
+        long = "from",
+        value_name = "IMAGE",
+        required_unless_present = "python"
+    )]
     pub from: Option<String>,
     /// Target Python X.Y: without --from, the target is made from
     /// --python, --platform and --libc alone.
@@ -51,7 +61,12 @@ pub struct LockArgs {
     #[arg(long)]
     pub no_cache: bool,
     /// Where to write the lock.
-    #[arg(short = 'o', long = "output", value_name = "FILE", default_value = "pylock.toml")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        default_value = "pylock.toml"
+    )]
     pub output: PathBuf,
     #[command(flatten)]
     pub resolve: ResolveFlags,

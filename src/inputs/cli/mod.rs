@@ -107,10 +107,12 @@ pub(super) fn each<T>(
         .map_err(flag(flag_name))
 }
 
-pub(super) fn command(value: Option<&str>, flag_name: &'static str) -> Result<Option<Command>, FlagError> {
+pub(super) fn command(
+    value: Option<&str>,
+    flag_name: &'static str,
+) -> Result<Option<Command>, FlagError> {
     value
         .map(spec::parse_command)
         .transpose()
         .map_err(flag(flag_name))
 }
-
