@@ -10,7 +10,7 @@ use crate::registry::{Client, ClientOptions};
 use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
 use crate::sources::lockfile::{self, LockHeader, PlatformLock};
 use crate::sources::metadata::MetadataClient;
-use crate::sources::{requirements, resolve_for, LockError};
+use crate::sources::{index_source, requirements, resolve_for, LockError};
 use crate::target::{self, Overrides, PythonTarget, Scheme};
 use crate::ui::Reporter;
 use crate::wheel::Tags;
@@ -42,6 +42,7 @@ pub fn lock(spec: &LockSpec, ui: &Reporter) -> Result<(), BuildError> {
     let index = IndexClient::new(&urls, client.http()).map_err(LockError::from)?;
     let metadata = MetadataClient::new(client.http(), &cache);
     let request = reqs.request(&spec.options);
+    let source = index_source(&index, &metadata);
 
     let multi = spec.platforms.len() > 1;
     let mut locks = Vec::new();
@@ -50,7 +51,7 @@ pub fn lock(spec: &LockSpec, ui: &Reporter) -> Result<(), BuildError> {
         let one = || -> Result<(PythonTarget, PlatformLock), BuildError> {
             let target = target_for(spec, p, &client, &cache, ui)?;
             let tags = Tags::for_target(&target)?;
-            let resolved = resolve_for(&request, &tags, &index, &metadata, ui)?;
+            let resolved = resolve_for(&request, &tags, &source, ui)?;
             let lock = PlatformLock {
                 machine: tags.machine().to_string(),
                 resolved,

@@ -22,8 +22,8 @@ use crate::ui::Reporter;
 use crate::wheel::{self, normalize_name, Tags, WheelFilename};
 
 use super::{
-    marker_environment, pins_of, pylock, requirements, resolve_for, uvlock, Location, LockError,
-    LockedWheel, Pin, WheelInput,
+    index_source, marker_environment, pins_of, pylock, requirements, resolve_for, uvlock, Location,
+    LockError, LockedWheel, Pin, WheelInput,
 };
 
 /// How many packages are fetched at once: enough to hide per-request
@@ -88,7 +88,8 @@ pub fn fetch_wheels(
                     let index = IndexClient::new(&urls, http)?;
                     let metadata = MetadataClient::new(http, cache);
                     let request = reqs.request(options);
-                    let resolved = resolve_for(&request, &tags, &index, &metadata, ui)?;
+                    let source = index_source(&index, &metadata);
+                    let resolved = resolve_for(&request, &tags, &source, ui)?;
                     let pins = pins_of(&resolved, &tags, |n| reqs.hashes_of(n));
                     (pins, urls, dirs, Some(reqs.top_level_names()))
                 }

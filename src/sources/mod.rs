@@ -28,7 +28,7 @@ use crate::sources::index::IndexError;
 use crate::wheel::{Tags, WheelError};
 
 pub use fetch::fetch_wheels;
-pub use resolving::{pins_of, resolve_for};
+pub use resolving::{index_source, pins_of, resolve_for};
 
 /// What the user named as the source of the wheels.
 #[derive(Clone, Debug)]

@@ -7,24 +7,28 @@ use std::time::Instant;
 
 use crate::sources::index::IndexClient;
 use crate::sources::metadata::MetadataClient;
-use crate::sources::resolve::{self, IndexSource, Request, Resolved};
+use crate::sources::resolve::{self, IndexSource, PackageSource, Request, Resolved};
 use crate::ui::Reporter;
 use crate::wheel::Tags;
 
 use super::{Location, LockError, LockedWheel, Pin};
+
+/// The real index as the resolver's source; one per run, so several
+/// platforms' resolutions share what it has listed.
+pub fn index_source<'a>(index: &'a IndexClient, metadata: &'a MetadataClient) -> IndexSource<'a> {
+    IndexSource { index, metadata }
+}
 
 /// Resolves `request` for the target of `tags`; says on stderr how many
 /// packages and how long, as the users asked.
 pub fn resolve_for(
     request: &Request,
     tags: &Tags,
-    index: &IndexClient,
-    metadata: &MetadataClient,
+    source: &dyn PackageSource,
     ui: &Reporter,
 ) -> Result<Vec<Resolved>, LockError> {
     let started = Instant::now();
-    let source = IndexSource { index, metadata };
-    let mut resolved = resolve::resolve(request, tags, &source)?;
+    let mut resolved = resolve::resolve(request, tags, source)?;
     resolved.sort_by(|a, b| a.name.cmp(&b.name));
     ui.info(format!(
         "resolved {} packages for {} in {:.2}s",
