@@ -80,6 +80,20 @@ impl LockArgs {
                 message: "is not supported by `pyko lock` yet: a lock lists index URLs; serve the wheels from an index (--extra-index-url) instead".into(),
             });
         }
+        let name = self
+            .output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !is_pylock_name(&name) {
+            return Err(FlagError {
+                flag: "-o",
+                message: format!(
+                    "{:?}: PEP 751 names a lock pylock.toml or pylock.<name>.toml (what installers such as uv accept, and what `pyko build --lock` reads as PEP 751)",
+                    self.output
+                ),
+            });
+        }
         let python = self
             .python
             .as_deref()
@@ -130,5 +144,32 @@ impl LockArgs {
             },
             output: self.output,
         })
+    }
+}
+
+/// `pylock.toml` or `pylock.<name>.toml`, `<name>` non-empty without dots.
+fn is_pylock_name(name: &str) -> bool {
+    name == "pylock.toml"
+        || name
+            .strip_prefix("pylock.")
+            .and_then(|n| n.strip_suffix(".toml"))
+            .is_some_and(|n| !n.is_empty() && !n.contains('.'))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pep751_file_names() {
+        for ok in ["pylock.toml", "pylock.arm64.toml"] {
+            assert!(super::is_pylock_name(ok), "{ok}");
+        }
+        for bad in [
+            "lock.toml",
+            "pylock..toml",
+            "pylock.a.b.toml",
+            "pylock.json",
+        ] {
+            assert!(!super::is_pylock_name(bad), "{bad}");
+        }
     }
 }
