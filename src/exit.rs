@@ -204,7 +204,9 @@ fn lock(e: &LockError) -> ExitClass {
 /// Metadata that could not be fetched or read came from the index.
 fn resolve(e: &ResolveError) -> ExitClass {
     match e {
-        ResolveError::NoSolution { .. } | ResolveError::NotFound { .. } => ExitClass::Input,
+        ResolveError::NoSolution { .. }
+        | ResolveError::NotFound { .. }
+        | ResolveError::Unsupported { .. } => ExitClass::Input,
         ResolveError::Index(i) => index(i),
         ResolveError::Metadata(_) => ExitClass::Network,
     }

@@ -81,9 +81,18 @@ pub fn lock(spec: &LockSpec, ui: &Reporter) -> Result<(), BuildError> {
         }
         locks.push(lock);
     }
+    // What the resolver saw as asked for on any platform: `build --lock`
+    // then marks the packages `REQUESTED` that the resolved build marks.
+    let mut requested: Vec<String> = locks
+        .iter()
+        .flat_map(|l| l.resolved.iter().filter(|r| r.requested))
+        .map(|r| r.name.clone())
+        .collect();
+    requested.sort();
+    requested.dedup();
     let header = LockHeader {
         python: python.expect("at least one platform"),
-        requested: reqs.top_level_names(),
+        requested,
     };
     let text = lockfile::render(&header, &locks).map_err(|message| LockError::LockFile {
         file: spec.output.clone(),

@@ -1,14 +1,16 @@
-//! Where the wheels come from when the user brings a pinned requirements
-//! file or a lock file instead of a wheel directory: parse it (`requirements`,
-//! `pylock`, `uvlock`), pick the best wheel for the *target* per pinned
-//! package, download it from the index or the lock's URL into the blob
-//! cache (verified by sha256), and hand the installer a directory of wheels
-//! with their real file names.
+//! Where the wheels come from when the user brings a requirements file or
+//! a lock file instead of a wheel directory: parse it (`requirements`,
+//! `pylock`, `uvlock`), resolve top-level requirements for the *target*
+//! (`resolve`, wired in by `resolving`), pick the best wheel per package,
+//! download it from the index or the lock's URL into the blob cache
+//! (verified by sha256), and hand the installer a directory of wheels with
+//! their real file names. `lockfile` writes what a resolution chose.
 
 mod fetch;
 pub mod index;
 pub mod lockfile;
-// TODO(resolver): the stubs' dead code goes once h2's client is merged.
+// `CoreMetadata::provides_extra` and `Resolved::files` are read by nothing
+// yet (extras are in the markers; a lock lists the chosen wheels).
 #[allow(dead_code)]
 pub mod metadata;
 pub mod pylock;

@@ -16,7 +16,7 @@ use super::{Location, LockError, LockedWheel, Pin};
 /// The real index as the resolver's source; one per run, so several
 /// platforms' resolutions share what it has listed.
 pub fn index_source<'a>(index: &'a IndexClient, metadata: &'a MetadataClient) -> IndexSource<'a> {
-    IndexSource { index, metadata }
+    IndexSource::new(index, metadata)
 }
 
 /// Resolves `request` for the target of `tags`; says on stderr how many
