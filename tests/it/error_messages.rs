@@ -200,7 +200,18 @@ fn proxy_from_env_and_no_proxy() {
 
 /// A tiny pure-Python wheel `name-version` whose METADATA requires
 /// `requires`, with a correct RECORD.
-fn tiny_wheel(dir: &Path, name: &str, version: &str, requires: &[&str]) -> std::path::PathBuf {
+pub fn tiny_wheel(dir: &Path, name: &str, version: &str, requires: &[&str]) -> std::path::PathBuf {
+    tiny_wheel_tagged(dir, name, version, requires, "py3-none-any")
+}
+
+/// [`tiny_wheel`] with the wheel tag `tag` (e.g. for one platform only).
+pub fn tiny_wheel_tagged(
+    dir: &Path,
+    name: &str,
+    version: &str,
+    requires: &[&str],
+    tag: &str,
+) -> std::path::PathBuf {
     use base64::Engine as _;
     use sha2::Digest as _;
     use std::io::Write as _;
@@ -218,11 +229,10 @@ fn tiny_wheel(dir: &Path, name: &str, version: &str, requires: &[&str]) -> std::
         (format!("{info}/METADATA"), metadata),
         (
             format!("{info}/WHEEL"),
-            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-                .to_string(),
+            format!("Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n"),
         ),
     ];
-    let path = dir.join(format!("{module}-{version}-py3-none-any.whl"));
+    let path = dir.join(format!("{module}-{version}-{tag}.whl"));
     let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
     let opts = zip::write::SimpleFileOptions::default();
     let mut record = String::new();
