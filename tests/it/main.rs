@@ -22,5 +22,6 @@ mod output;
 mod pip_parity;
 mod registry;
 mod reproducible;
+mod resolve;
 mod unprivileged;
 mod wheel;
