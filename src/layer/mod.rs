@@ -14,6 +14,7 @@ pub mod copy;
 pub mod dockerignore;
 mod error;
 mod gzip;
+mod scope;
 mod tar;
 pub mod writer;
 
