@@ -195,6 +195,8 @@ fn lock(e: &LockError) -> ExitClass {
 fn cache(e: &CacheError) -> ExitClass {
     match e {
         CacheError::Io { .. } => ExitClass::Other,
+        // The fix is a flag (--cache-dir) or a chmod.
+        CacheError::Unsafe { .. } => ExitClass::Usage,
         _ => ExitClass::Network,
     }
 }
@@ -214,6 +216,7 @@ fn disk(e: &crate::base::disk::DiskError) -> ExitClass {
     use crate::base::BaseError;
     match e {
         DiskError::Cache(CacheError::Io { .. }) => ExitClass::Other,
+        DiskError::Cache(CacheError::Unsafe { .. }) => ExitClass::Usage,
         DiskError::Base(BaseError::Registry(r)) => registry(r),
         _ => ExitClass::Input,
     }
