@@ -323,7 +323,10 @@ mod tests {
             PathBuf::from("/")
         };
         let err = Cache::open(&foreign).unwrap_err().to_string();
-        assert!(err.contains("not by you") && err.contains("--cache-dir"), "{err}");
+        assert!(
+            err.contains("not by you") && err.contains("--cache-dir"),
+            "{err}"
+        );
     }
 
     #[test]

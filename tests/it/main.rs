@@ -20,5 +20,6 @@ mod output;
 mod pip_parity;
 mod registry;
 mod reproducible;
+mod security;
 mod unprivileged;
 mod wheel;
