@@ -91,3 +91,68 @@ fn cleartext_token_realm_elsewhere_is_refused() {
     assert!(start.elapsed().as_secs() < 8, "it tried to reach the realm");
     assert!(tokens.requests().is_empty());
 }
+
+/// Runs `pyko build` from the test base into a fresh layout, expecting a
+/// failure; returns stderr after checking no layout was written.
+fn build_fails(dir: &Path, extra: &[&str]) -> String {
+    let layout = dir.join("layout");
+    let base = crate::common::fixtures::base_oci_ref(crate::common::fixtures::Flavour::Slim);
+    let out = crate::common::run::pyko_cmd(&dir.join("cache"))
+        .args(["build", "--from", &base, "--oci-layout"])
+        .arg(&layout)
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "pyko {extra:?} succeeded:\n{stderr}");
+    assert!(!layout.exists(), "a layout was written on failure");
+    stderr
+}
+
+/// Lock names are input: `../../x` as a package name or a wheel file name
+/// is refused naming the lock file, and nothing lands outside the cache.
+#[test]
+fn hostile_lock_names_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let wheel = std::fs::read_dir(crate::common::fixtures::wheelhouse())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("/idna-"))
+        .expect("idna in the wheelhouse");
+    std::fs::copy(&wheel, d.join("idna.whl")).unwrap();
+    let sha = pyko::Digest::of_bytes(&std::fs::read(&wheel).unwrap());
+    let sha = sha.hex();
+    let cases = [
+        (
+            "pkg",
+            r#"name = "../../x""#,
+            "idna-3.20-py3-none-any.whl".to_string(),
+            "\"../../x\" is not a valid project name",
+        ),
+        (
+            "file",
+            r#"name = "idna""#,
+            "../../../escaped-1.0-py3-none-any.whl".to_string(),
+            "is not a plain file name",
+        ),
+    ];
+    for (case, name, file, want) in cases {
+        let lock = d.join(format!("{case}/pylock.toml"));
+        std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+        std::fs::write(
+            &lock,
+            format!(
+                "lock-version = \"1.0\"\ncreated-by = \"test\"\n[[packages]]\n{name}\nversion = \"3.20\"\n\
+                 [[packages.wheels]]\nname = \"{file}\"\npath = \"../idna.whl\"\nhashes = {{sha256 = \"{sha}\"}}\n"
+            ),
+        )
+        .unwrap();
+        let err = build_fails(d, &["--lock", lock.to_str().unwrap()]);
+        assert!(
+            err.contains(want) && err.contains(lock.to_str().unwrap()),
+            "{case}: {err}"
+        );
+        assert!(!d.join("escaped-1.0-py3-none-any.whl").exists());
+    }
+}
