@@ -80,6 +80,9 @@ pub fn normalize_name(name: &str) -> String {
 /// `None` when it is. Lock files and indexes are input: a name such as
 /// `../../x` must never reach a path or URL.
 pub fn invalid_project_name(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("an empty string is not a project name".into());
+    }
     name.parse::<pep508_rs::PackageName>()
         .err()
         .map(|e| format!("{name:?} is not a valid project name ({e})"))
