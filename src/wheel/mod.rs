@@ -18,6 +18,8 @@ mod dir;
 mod dist_info;
 mod error;
 mod filename;
+#[cfg(test)]
+mod hostile_tests;
 mod install;
 mod launcher;
 mod metadata;
