@@ -15,6 +15,7 @@ mod image_flags;
 mod layer;
 mod lock;
 mod lock_arm64;
+mod metadata;
 mod multi_platform;
 mod output;
 mod pip_parity;

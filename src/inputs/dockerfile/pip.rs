@@ -35,7 +35,11 @@ pub(super) fn pip_install(
         match opt.as_str() {
             "-r" | "--requirement" => {
                 let v = value()?;
-                lines.push(format!("-r {}", context.join(v).display()))
+                // Absolute, because the requirements parser resolves an
+                // include against the including file's (the Dockerfile's)
+                // directory, not the working directory.
+                let dir = std::path::absolute(context).unwrap_or_else(|_| context.to_path_buf());
+                lines.push(format!("-r {}", dir.join(v).display()))
             }
             "-i" | "--index-url" => index = Some(value()?),
             "--extra-index-url" => lines.push(format!("--extra-index-url {}", value()?)),
@@ -86,5 +90,15 @@ mod tests {
             .unwrap_err()
             .contains("-e"));
         assert!(pip_install("apt-get install gcc", ctx).is_err());
+    }
+
+    #[test]
+    fn requirement_paths_are_absolute_for_a_relative_context() {
+        let (lines, _) = pip_install("pip install -r requirements.txt", Path::new("ctx")).unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            lines,
+            [format!("-r {}", cwd.join("ctx/requirements.txt").display())]
+        );
     }
 }
