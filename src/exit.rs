@@ -217,6 +217,8 @@ fn resolve(e: &ResolveError) -> ExitClass {
 fn cache(e: &CacheError) -> ExitClass {
     match e {
         CacheError::Io { .. } => ExitClass::Other,
+        // The fix is a flag (--cache-dir) or a chmod.
+        CacheError::Unsafe { .. } => ExitClass::Usage,
         _ => ExitClass::Network,
     }
 }
@@ -236,6 +238,7 @@ fn disk(e: &crate::base::disk::DiskError) -> ExitClass {
     use crate::base::BaseError;
     match e {
         DiskError::Cache(CacheError::Io { .. }) => ExitClass::Other,
+        DiskError::Cache(CacheError::Unsafe { .. }) => ExitClass::Usage,
         DiskError::Base(BaseError::Registry(r)) => registry(r),
         _ => ExitClass::Input,
     }

@@ -7,7 +7,7 @@
 //! it, never a silent skip: an image missing a file fails much later.
 
 use std::fs;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use super::dockerignore::{clean, DockerIgnore};
@@ -89,21 +89,47 @@ pub fn app_entries(
 /// One path on disk as a layer entry at `target`, owned by 0:0: its own
 /// permission bits, symlinks kept as symlinks, special files an error.
 pub(super) fn entry_for(path: &Path, target: String) -> Result<Entry, LayerError> {
-    let meta = fs::symlink_metadata(path).map_err(|error| LayerError::Unreadable {
+    let unreadable = |error| LayerError::Unreadable {
         path: path.to_path_buf(),
         error,
-    })?;
+    };
+    let mut meta = fs::symlink_metadata(path).map_err(unreadable)?;
+    // A tar entry named `.wh.*` is a whiteout: the runtime would delete a
+    // base file instead of adding this one, and no tar can say otherwise.
+    if target
+        .rsplit('/')
+        .next()
+        .is_some_and(|n| n.starts_with(".wh."))
+    {
+        return Err(LayerError::SpecialFile {
+            path: path.to_path_buf(),
+            kind: "file named `.wh.*` (container runtimes read that name as deleting a file)",
+        });
+    }
+    if meta.file_type().is_file() {
+        // Opened without following links and described by the open file:
+        // a file swapped for a symlink after the walk saw it is refused, not
+        // followed out of the directory.
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(
+                (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32,
+            )
+            .open(path)
+            .map_err(unreadable)?;
+        let now = f.metadata().map_err(unreadable)?;
+        if !now.is_file() || (now.dev(), now.ino()) != (meta.dev(), meta.ino()) {
+            return Err(unreadable(std::io::Error::other(
+                "it changed while being read (replaced by another file)",
+            )));
+        }
+        meta = now;
+    }
     let ft = meta.file_type();
     let mode = meta.permissions().mode() & 0o7777;
     let node = if ft.is_dir() {
         Node::Dir
     } else if ft.is_file() {
-        // Open now so a permission problem is reported here, with the
-        // path, rather than halfway through writing the layer.
-        fs::File::open(path).map_err(|error| LayerError::Unreadable {
-            path: path.to_path_buf(),
-            error,
-        })?;
         Node::File {
             size: meta.len(),
             contents: Box::new(DiskFile(path.to_path_buf())),

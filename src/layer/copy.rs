@@ -14,6 +14,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::dockerignore::{clean, DockerIgnore};
+use super::scope::resolve_in_context;
 use super::{Entry, LayerError, Node};
 
 /// One `COPY`/`ADD` instruction of local paths.
@@ -131,11 +132,19 @@ pub fn copy_entries(
                 format!("source {src:?} is outside the build context"),
             ));
         }
-        if !rel.is_empty() && ignore.excluded(&rel) {
-            return Err(fail(
-                op,
-                format!("source {src:?} is excluded by .dockerignore"),
-            ));
+        let written = rel;
+        let context = fs::canonicalize(context).map_err(|error| LayerError::Unreadable {
+            path: context.to_path_buf(),
+            error,
+        })?;
+        let rel = resolve_in_context(&context, &written).map_err(|m| fail(op, m))?;
+        for r in [&written, &rel] {
+            if !r.is_empty() && ignore.excluded(r) {
+                return Err(fail(
+                    op,
+                    format!("source {src:?} is excluded by .dockerignore ({r})"),
+                ));
+            }
         }
         let path = context.join(&rel);
         let meta = fs::metadata(&path).map_err(|e| {
@@ -146,11 +155,6 @@ pub fn copy_entries(
                     context.display()
                 ),
             )
-        })?;
-        // Top-level symlinks are followed, as Docker does.
-        let path = fs::canonicalize(&path).map_err(|error| LayerError::Unreadable {
-            path: path.clone(),
-            error,
         })?;
         if meta.is_dir() {
             let mut d = Entry::dir(dest.to_string(), op.mode.unwrap_or(0o755));

@@ -83,6 +83,9 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
     let dir = file.parent().unwrap_or(Path::new("."));
     let mut pins = Vec::new();
     for p in lock.packages {
+        if let Some(why) = crate::wheel::invalid_project_name(&p.name) {
+            return Err(err(format!("package name {why}")));
+        }
         let origin = format!("{} [{}]", file.display(), p.name);
         if let Some(m) = &p.marker {
             let tree: MarkerTree = m
@@ -140,6 +143,9 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default(),
                 };
+                if let Some(why) = crate::wheel::unsafe_file_name(&filename) {
+                    return Err(err(format!("package {}: wheel file name {why}", p.name)));
+                }
                 Ok(LockedWheel {
                     filename,
                     location,

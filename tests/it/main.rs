@@ -23,5 +23,6 @@ mod pip_parity;
 mod registry;
 mod reproducible;
 mod resolve;
+mod security;
 mod unprivileged;
 mod wheel;
