@@ -5,6 +5,7 @@ mod auth;
 mod base_disk;
 mod common;
 mod credentials;
+mod deps_layers;
 mod dockerfile_copy;
 mod e2e;
 mod error_messages;
