@@ -2,6 +2,8 @@
 //! from its files, the deps layers for the wheels that fit it, the shared
 //! app layer, and the config.
 
+use sha2::{Digest as _, Sha256};
+
 use super::deps::{deps_budget, deps_layers};
 use super::{layer_options, materialize, BuildError};
 use crate::cache::Cache;
@@ -28,8 +30,7 @@ pub(super) fn image(
         BaseSource::Disk(d) => base::disk::resolve(d, platform, cache)?,
     };
     ui.debug(format!("base manifest {}", base.manifest_digest));
-    let base_blobs = materialize(client, &base.image.layers, cache)?;
-    let target = target::detect(&base.image.config, &base_blobs, &spec.target)?;
+    let target = base_target(&base, spec, client, cache, ui)?;
     let venv = spec
         .venv
         .as_deref()
@@ -84,6 +85,40 @@ pub(super) fn image(
     image.config = config::apply(&base.image.config, &changes, &added)?;
     image.annotations = base_annotations(&spec.base, &base);
     Ok(image)
+}
+
+/// Bumped when detection could answer differently for the same base.
+const TARGET_FORMAT: &str = "pyko-target-v1";
+
+/// The base's target, remembered per base manifest digest (and the flags
+/// that override detection): a warm build reads no base layer at all, and a
+/// push-only build downloads none (the push HEADs or mounts them instead).
+fn base_target(
+    base: &base::BaseImage,
+    spec: &BuildSpec,
+    client: &Client,
+    cache: &Cache,
+    ui: &Reporter,
+) -> Result<target::PythonTarget, BuildError> {
+    let stamp = format!(
+        "{TARGET_FORMAT}\n{}\n{:?}",
+        base.manifest_digest, spec.target
+    );
+    let key = format!("target-{}", hex::encode(Sha256::digest(stamp)));
+    if let Some(t) = cache
+        .get_key(&key)
+        .and_then(|b| serde_json::from_slice(&b).ok())
+    {
+        ui.debug(format!("target of {} (cached)", base.manifest_digest));
+        return Ok(t);
+    }
+    let base_blobs = materialize(client, &base.image.layers, cache)?;
+    let target = target::detect(&base.image.config, &base_blobs, &spec.target)?;
+    cache.put_key(
+        &key,
+        &serde_json::to_vec(&target).expect("target serializes"),
+    )?;
+    Ok(target)
 }
 
 fn config_changes(spec: &BuildSpec) -> config::ConfigChanges {

@@ -14,6 +14,7 @@ mod fixtures_smoke;
 mod harness_smoke;
 mod image_flags;
 mod layer;
+mod lazy_base;
 mod lock;
 mod lock_arm64;
 mod multi_platform;
