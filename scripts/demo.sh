@@ -1,14 +1,40 @@
 #!/usr/bin/env bash
-# The main job on the bundled example, on a fresh Debian machine (as root):
-# starts a local registry, puts a test Python base image in it (built from
-# Debian packages, cached), builds examples/diabetes with pyko (push +
-# tarball), then unpacks the tarball and runs the app to show it answering.
+# The main job on the bundled example, on a fresh Debian machine (as root),
+# narrated step by step: installs only what the demo needs, builds pyko,
+# makes a Python base image from Debian packages (cached), starts a local
+# registry, then builds examples/diabetes from its own Dockerfile with pyko
+# (the wheels come from the package index into pyko's cache), pushes it,
+# writes a tarball, and runs the image's filesystem to show the app
+# answering HTTP. A second run reuses everything and takes seconds.
+#
+#   PYKO_DEMO_PORT   registry port on 127.0.0.1 (default 5000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-bash tests/fixtures/install-deps.sh
-cargo build --release --quiet
+port=${PYKO_DEMO_PORT:-5000}
+registry=127.0.0.1:$port
+demo_start=$SECONDS
+
+step() { step_start=$SECONDS; printf '\n== %s\n' "$*" >&2; }
+took() { echo "   ... $((SECONDS - step_start)) s" >&2; }
+
+step "1/7 tools the demo needs (registry, skopeo, umoci, mmdebstrap; apt only if missing)"
+need=(docker-registry skopeo umoci mmdebstrap curl jq flock)
+missing=()
+for t in "${need[@]}"; do command -v "$t" >/dev/null || missing+=("$t"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || { echo "demo.sh: missing ${missing[*]}; run as root to install them" >&2; exit 1; }
+    echo "   installing: docker-registry skopeo umoci mmdebstrap curl jq ca-certificates" >&2
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        docker-registry skopeo umoci mmdebstrap curl jq ca-certificates util-linux >/dev/null
+fi
+took
+
+step "2/7 building pyko (cargo build --release; the first time compiles its dependencies)"
+cargo build --release
 pyko=$root/target/release/pyko
+took
 
 work=$(mktemp -d /tmp/pyko-demo.XXXXXX)
 cleanup() {
@@ -24,41 +50,69 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== test base image (python:3.11-slim look-alike, cached) and the example's wheels"
-layout=$(bash tests/fixtures/base-images.sh slim | tail -n1)
-wheels=$(bash tests/fixtures/wheels.sh | tail -n1)
+step "3/7 a Python base image: Debian bookworm's python3 with mmdebstrap (cached after the first run)"
+layout=$(bash tests/fixtures/base-images.sh debian | tail -n1)
+took
 
-echo "== local registry on 127.0.0.1:5000"
+step "4/7 a local registry on $registry, holding the base as $registry/library/python:3.11"
 cat > "$work/registry.yml" <<YAML
 version: 0.1
 log: {level: warn}
 storage: {filesystem: {rootdirectory: $work/registry}}
-http: {addr: 127.0.0.1:5000}
+http: {addr: $registry}
 YAML
+if curl -fs "http://$registry/v2/" >/dev/null 2>&1; then
+    echo "demo.sh: something already listens on $registry; set PYKO_DEMO_PORT" >&2; exit 1
+fi
 docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 & reg_pid=$!
-for _ in $(seq 100); do curl -fs http://127.0.0.1:5000/v2/ >/dev/null && break; sleep 0.1; done
-skopeo copy --all --quiet --dest-tls-verify=false "oci:$layout:latest" \
-    docker://127.0.0.1:5000/library/python:3.11-slim
+for _ in $(seq 100); do curl -fs "http://$registry/v2/" >/dev/null && break; sleep 0.1; done
+skopeo copy --quiet --dest-tls-verify=false "oci:$layout:latest" "docker://$registry/library/python:3.11"
+took
 
-echo "== pyko build"
-time "$pyko" build --from 127.0.0.1:5000/library/python:3.11-slim \
-    --wheels "$wheels" --app examples/diabetes \
-    --port 8501 --cmd 'streamlit run app.py' \
-    --push 127.0.0.1:5000/demo/app:1.0 --tarball "$work/app.tar"
+step "5/7 pyko build -f examples/diabetes/Dockerfile (FROM/EXPOSE/WORKDIR/COPY/RUN pip install/CMD honoured, nothing run)"
+cat >&2 <<EOF
+   $ pyko build -f examples/diabetes/Dockerfile examples/diabetes \\
+         --from $registry/library/python:3.11 \\
+         --push $registry/demo/app:1.0 --tarball target/demo/app.tar
+EOF
+mkdir -p target/demo
+ref=$("$pyko" build -f examples/diabetes/Dockerfile examples/diabetes \
+    --from "$registry/library/python:3.11" \
+    --push "$registry/demo/app:1.0" --tarball "$root/target/demo/app.tar")
+echo "   pushed: $ref" >&2
+took
 
-echo "== what the registry holds"
-skopeo inspect --tls-verify=false --config docker://127.0.0.1:5000/demo/app:1.0 \
-    | python3 -c 'import json,sys; c=json.load(sys.stdin)["config"]; print(json.dumps({k: c.get(k) for k in ("ExposedPorts","Cmd","WorkingDir","Env")}, indent=1))'
+step "6/7 what the registry holds (skopeo inspect --config)"
+skopeo inspect --tls-verify=false --config "docker://$registry/demo/app:1.0" |
+    jq -c '.config | {Cmd, Entrypoint, WorkingDir, ExposedPorts, Env}' >&2
+skopeo inspect --tls-verify=false "docker://$registry/demo/app:1.0" |
+    jq -r '"   \(.Layers | length) layers, digest \(.Digest)"' >&2
+took
 
-echo "== running the image from the tarball (umoci unpack + chroot)"
-skopeo copy --quiet "oci-archive:$work/app.tar" "oci:$work/oci:app"
+step "7/7 running the image from the tarball (umoci unpack + chroot; nothing else runs it)"
+skopeo copy --quiet "oci-archive:$root/target/demo/app.tar" "oci:$work/oci:app"
 umoci unpack --image "$work/oci:app" "$work/bundle" >/dev/null
 rootfs=$work/bundle/rootfs
 mount -t proc proc "$rootfs/proc"; mount --bind /dev "$rootfs/dev"
 chroot "$rootfs" /bin/sh -c 'cd /app && exec streamlit run app.py --server.port=8501 --server.address=127.0.0.1 --server.headless=true --browser.gatherUsageStats=false' \
     >"$work/app.log" 2>&1 & app_pid=$!
+answered=
 for _ in $(seq 120); do
-    if curl -fs http://127.0.0.1:8501/_stcore/health; then echo " <- the example app answers on http://127.0.0.1:8501"; exit 0; fi
+    if body=$(curl -fs http://127.0.0.1:8501/_stcore/health); then answered=1; break; fi
     sleep 0.5
 done
-echo "the app did not answer within 60 s; its log:" >&2; cat "$work/app.log" >&2; exit 1
+if [ -z "$answered" ]; then
+    echo "the app did not answer within 60 s; its log:" >&2; cat "$work/app.log" >&2; exit 1
+fi
+echo "   GET http://127.0.0.1:8501/_stcore/health -> $body: the example app answers" >&2
+took
+
+printf '\n== done in %d s. The image: %s\n' "$((SECONDS - demo_start))" "$ref" >&2
+if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+    cat >&2 <<EOF
+   A Docker engine runs on this machine; the same image from the tarball:
+     docker load -i target/demo/app.tar
+     docker run --rm -p 8501:8501 $registry/demo/app:1.0
+EOF
+fi
+echo "$ref"
