@@ -19,6 +19,8 @@ use crate::registry::{Client, ClientOptions};
 use crate::ui::Reporter;
 use crate::{base, output, target, wheel};
 
+mod deps;
+mod hashes;
 mod lock;
 mod platform;
 mod platforms;

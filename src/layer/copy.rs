@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::dockerignore::{clean, DockerIgnore};
@@ -225,7 +224,7 @@ pub fn copy_entries(
                 return Err(fail(op, "cannot copy a file onto `/`".into()));
             }
             let mut e = super::app::entry_for(&path, target)?;
-            e.mode = op.mode.unwrap_or(meta.permissions().mode() & 0o7777);
+            e.mode = op.mode.unwrap_or(e.mode);
             e.owner = op.owner;
             out.push(e);
         }
@@ -236,6 +235,7 @@ pub fn copy_entries(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn context() -> tempfile::TempDir {
         let t = tempfile::tempdir().unwrap();
@@ -312,8 +312,9 @@ mod tests {
             summary(&got),
             vec![s("app/requirements.txt", "f16", 0o644, None)]
         );
+        // a.txt is 0600 on disk (a umask-077 checkout): git's 0644 in the image.
         let got = run(&t, &op(&["./a.txt"], "/etc/renamed.txt", false)).unwrap();
-        assert_eq!(summary(&got), vec![s("etc/renamed.txt", "f5", 0o600, None)]);
+        assert_eq!(summary(&got), vec![s("etc/renamed.txt", "f5", 0o644, None)]);
     }
 
     #[test]
