@@ -11,9 +11,9 @@ use super::{fixture_wheels, serve, Form};
 #[ignore = "not a test: the index server benches/resolve.sh starts (and kills)"]
 fn bench_index_server() {
     let form = match std::env::var("PYKO_BENCH_INDEX_FORM").as_deref() {
-        Ok("json+658") | Err(_) => Form::JsonMetadata,
+        Ok("json+658") | Err(_) => Form::Json,
         Ok("html+range") => Form::HtmlRange,
-        Ok("html") => Form::HtmlWhole,
+        Ok("html") => Form::HtmlNoRange,
         Ok(other) => panic!("PYKO_BENCH_INDEX_FORM={other}: json+658, html+range or html"),
     };
     let index = serve(form, &fixture_wheels(), &BTreeMap::new());

@@ -84,7 +84,7 @@ fn installed(rootfs: &Path) -> Pins {
 #[test]
 fn example_dockerfile_with_top_level_names_builds_and_serves() {
     let tmp = tempfile::tempdir().unwrap();
-    let index = serve(Form::JsonMetadata, &fixture_wheels(), &BTreeMap::new());
+    let index = serve(Form::Json, &fixture_wheels(), &BTreeMap::new());
     let reqs = "joblib\nnumpy\npandas\nscikit-learn\nstreamlit\n";
     let ctx = app_copy(tmp.path(), reqs, None);
     let (layout, err) = build_dockerfile(&ctx, &index.url, tmp.path());

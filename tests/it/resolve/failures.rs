@@ -14,7 +14,7 @@ use crate::common::run::pyko_cmd;
 /// tarball and a layout; returns its stderr after checking exit code 3
 /// and that nothing is left behind.
 fn failed_build(requirements: &str, tmp: &Path) -> String {
-    let index = serve(Form::JsonMetadata, &fixture_wheels(), &BTreeMap::new());
+    let index = serve(Form::Json, &fixture_wheels(), &BTreeMap::new());
     let reqs = tmp.join("requirements.txt");
     std::fs::write(&reqs, requirements).unwrap();
     let (out_dir, cache, tmpdir) = (tmp.join("out"), tmp.join("cache"), tmp.join("tmpdir"));

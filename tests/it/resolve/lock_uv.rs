@@ -107,7 +107,7 @@ fn lock_and_install(set: &str, index_url: &str, tmp: &Path) -> PathBuf {
 #[test]
 fn two_platform_lock_with_arch_markers_installs_per_platform_with_uv() {
     let tmp = tempfile::tempdir().unwrap();
-    let index = serve(Form::JsonMetadata, &fixture_wheels(), &BTreeMap::new());
+    let index = serve(Form::Json, &fixture_wheels(), &BTreeMap::new());
     let lock = lock_and_install("arch-markers", &index.url, tmp.path());
     let packages = lock_packages(&lock);
     for (name, machine) in [("orjson", "x86_64"), ("py-cpuinfo", "aarch64")] {
@@ -123,7 +123,7 @@ fn two_platform_lock_with_arch_markers_installs_per_platform_with_uv() {
 #[test]
 fn two_platform_lock_installs_with_uv_and_rebuilds_the_same_image() {
     let tmp = tempfile::tempdir().unwrap();
-    let index = serve(Form::JsonMetadata, &fixture_wheels(), &BTreeMap::new());
+    let index = serve(Form::Json, &fixture_wheels(), &BTreeMap::new());
     let lock = lock_and_install("datascience", &index.url, tmp.path());
     let set = sets()
         .into_iter()

@@ -15,7 +15,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use crate::common::fixtures::repo_root;
-use crate::common::index::{self, IndexServer};
+pub use crate::common::index::Form;
+use crate::common::index::{self, IndexOptions, IndexServer};
 use crate::common::run::pyko_cmd;
 
 /// The fixture: `wheels/` (the index's files) and `pins/` (uv's answers
@@ -91,60 +92,25 @@ pub const ARCHES: [(&str, &str); 2] = [
 /// The glibc that manylinux_2_28 means, for pyko's `--libc`.
 pub const LIBC: &str = "glibc-2.28";
 
-/// The three ways the harness serves the same files (issue 12).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Form {
-    /// PEP 691 JSON with PEP 658 `.metadata` files (and PEP 700 upload times).
-    JsonMetadata,
-    /// PEP 503 HTML without metadata files; wheels served with range support.
-    HtmlRange,
-    /// PEP 503 HTML, no metadata files, no range support: whole wheels.
-    HtmlWhole,
-}
-
-impl Form {
-    pub fn name(self) -> &'static str {
-        match self {
-            Form::JsonMetadata => "json+658",
-            Form::HtmlRange => "html+range",
-            Form::HtmlWhole => "html",
-        }
+/// How the table names an index form.
+pub fn form_name(form: Form) -> &'static str {
+    match form {
+        Form::Json => "json+658",
+        Form::HtmlRange => "html+range",
+        Form::HtmlNoRange => "html",
     }
 }
 
-/// Serves `wheels` in `form`; `upload_times` (file name → RFC 3339) fill
-/// PEP 700 `upload-time` where the form carries it.
+/// Serves `wheels` in `form` (the harness's three index forms);
+/// `upload_times` (file name → RFC 3339) fill PEP 700 `upload-time`.
 pub fn serve(
     form: Form,
     wheels: &[PathBuf],
     upload_times: &BTreeMap<String, String>,
 ) -> IndexServer {
-    let dir = tempfile::tempdir().unwrap();
-    index::write_tree(dir.path(), wheels, form == Form::JsonMetadata);
-    if form == Form::JsonMetadata {
-        add_upload_times(dir.path(), upload_times);
-    }
-    IndexServer::serve(dir)
-}
-
-/// PEP 700 `upload-time` into every JSON page's files (default: one
-/// fixed time, so `--exclude-newer` after it keeps every file).
-fn add_upload_times(root: &Path, times: &BTreeMap<String, String>) {
-    for page in std::fs::read_dir(root.join("simple")).unwrap() {
-        let path = page.unwrap().path().join("index.json");
-        let mut v: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        v["meta"]["api-version"] = "1.1".into();
-        for f in v["files"].as_array_mut().unwrap() {
-            let name = f["filename"].as_str().unwrap();
-            let t = times
-                .get(name)
-                .map(String::as_str)
-                .unwrap_or("2026-01-01T00:00:00Z");
-            f["upload-time"] = t.into();
-        }
-        std::fs::write(&path, v.to_string()).unwrap();
-    }
+    let mut opts = IndexOptions::new(form);
+    opts.upload_times = upload_times.clone();
+    IndexServer::start_with(wheels, &opts)
 }
 
 /// A resolution: normalized name → version.

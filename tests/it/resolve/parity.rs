@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::{diff, fixture, fixture_wheels, parse_pins, pyko_lock, serve, sets, uv_compile};
-use super::{Form, ARCHES};
+use super::{form_name, Form, ARCHES};
 
 /// One row of the table: what was compared and how it went.
 struct Row {
@@ -46,6 +46,7 @@ fn parity(form: Form) {
     // it shares with no earlier set (and the disk holds one copy).
     let (uv_cache, pyko_cache) = (tmp.path().join("uv-cache"), tmp.path().join("pyko-cache"));
     let mut rows = Vec::new();
+    let mut pyko_requests: Vec<crate::common::index::Logged> = Vec::new();
     for set in sets() {
         for (uv_platform, platform) in ARCHES {
             for py in &set.pythons {
@@ -67,6 +68,7 @@ fn parity(form: Form) {
                 }
                 let work = tmp.path().join(case.replace(['/', ' '], "_"));
                 std::fs::create_dir_all(&work).unwrap();
+                index.clear_log();
                 let start = Instant::now();
                 match pyko_lock(
                     &set.path,
@@ -79,28 +81,50 @@ fn parity(form: Form) {
                     Ok(pyko) => problems.extend(diff(&uv, &pyko)),
                     Err(e) => problems.push(e),
                 }
+                let seconds = start.elapsed().as_secs_f64();
+                pyko_requests.extend(index.requests());
                 rows.push(Row {
                     case,
                     packages: uv.len(),
-                    seconds: start.elapsed().as_secs_f64(),
+                    seconds,
                     problems,
                 });
             }
         }
     }
     let failed = print_table(
-        &format!("pyko lock vs uv pip compile, index {}", form.name()),
+        &format!("pyko lock vs uv pip compile, index {}", form_name(form)),
         &rows,
     );
     assert_eq!(
         failed, 0,
         "{failed} resolutions differ from uv's (table above)"
     );
+    // pyko took metadata the cheapest way this form allows.
+    let gets = |status| {
+        pyko_requests
+            .iter()
+            .filter(|r| r.is_wheel() && r.status == status)
+            .count()
+    };
+    let metadata = pyko_requests.iter().filter(|r| r.is_metadata()).count();
+    let (ranged, whole) = (gets(206), gets(200));
+    eprintln!("pyko's requests: {metadata} .metadata, {ranged} ranged, {whole} whole wheels");
+    let ok = match form {
+        Form::Json => metadata > 0 && ranged + whole == 0,
+        Form::HtmlRange => ranged > 0 && metadata + whole == 0,
+        Form::HtmlNoRange => whole > 0 && metadata + ranged == 0,
+    };
+    assert!(
+        ok,
+        "{}: not the metadata path this form calls for",
+        form_name(form)
+    );
 }
 
 #[test]
 fn parity_json_with_metadata_files() {
-    parity(Form::JsonMetadata);
+    parity(Form::Json);
 }
 
 #[test]
@@ -110,7 +134,7 @@ fn parity_html_with_range_requests() {
 
 #[test]
 fn parity_html_whole_wheels() {
-    parity(Form::HtmlWhole);
+    parity(Form::HtmlNoRange);
 }
 
 /// `--exclude-newer` between two upload times: the CLI set's typer and
@@ -137,7 +161,7 @@ fn exclude_newer_matches_uv() {
         }
     }
     let cutoff = "2026-03-04T00:00:00Z";
-    let index = serve(Form::JsonMetadata, &wheels, &times);
+    let index = serve(Form::Json, &wheels, &times);
     let tmp = tempfile::tempdir().unwrap();
     let set = sets().into_iter().find(|s| s.name == "cli").unwrap();
     let mut rows = Vec::new();
