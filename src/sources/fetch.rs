@@ -17,6 +17,7 @@ use crate::http::HttpClient;
 use crate::oci::digest::{Digest, HashingReader, HashingWriter};
 use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
 use crate::sources::metadata::MetadataClient;
+use crate::sources::resolve::WithLocalWheels;
 use crate::target::PythonTarget;
 use crate::ui::Reporter;
 use crate::wheel::{self, normalize_name, Tags, WheelFilename};
@@ -89,6 +90,11 @@ pub fn fetch_wheels(
                     let metadata = MetadataClient::new(http, cache);
                     let request = reqs.request(options);
                     let source = index_source(&index, &metadata);
+                    let mut local_wheels = Vec::new();
+                    for dir in &dirs {
+                        local_wheels.extend(wheel::find_wheels(dir)?);
+                    }
+                    let source = WithLocalWheels::new(&source, &local_wheels);
                     let resolved = resolve_for(&request, &tags, &source, ui)?;
                     let pins = pins_of(&resolved, &tags, |n| reqs.hashes_of(n));
                     (pins, urls, dirs, Some(reqs.top_level_names()))

@@ -15,6 +15,7 @@ mod harness_smoke;
 mod image_flags;
 mod layer;
 mod lazy_base;
+mod local_wheels;
 mod lock;
 mod lock_arm64;
 mod lock_cmd;
