@@ -9,6 +9,7 @@ mod dockerfile_copy;
 mod e2e;
 mod error_messages;
 mod errors;
+mod faults;
 mod fixtures_smoke;
 mod harness_smoke;
 mod image_flags;
