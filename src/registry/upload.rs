@@ -118,7 +118,8 @@ impl Client {
         }
     }
 
-    /// One POST + PUT; `Some(error)` when the session was lost (404).
+    /// One POST + PUT; `Some(error)` when the session was lost or could
+    /// not be opened (404).
     fn upload_session(
         &self,
         dest: &Reference,
@@ -130,8 +131,10 @@ impl Client {
         let resp = self.send(&op, Method::POST, &self.blob_url(dest, "uploads/"), &|rb| {
             Ok(rb.header(CONTENT_LENGTH, 0))
         })?;
-        if resp.status() != StatusCode::ACCEPTED {
-            return Err(self.status_error(&op, resp));
+        match resp.status() {
+            StatusCode::ACCEPTED => {}
+            StatusCode::NOT_FOUND => return Ok(Some(self.status_error(&op, resp))),
+            _ => return Err(self.status_error(&op, resp)),
         }
         let mut url = self.location(&op, &resp)?;
         url.query_pairs_mut().append_pair("digest", digest.as_str());

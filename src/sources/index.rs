@@ -116,30 +116,46 @@ impl IndexClient {
                 url: url.to_string(),
                 source,
             };
-            let resp = self.http.send(
-                &|c| Ok(c.get(url.clone()).header(ACCEPT, ACCEPT_SIMPLE)),
-                err,
-            )?;
-            if resp.status().as_u16() == 404 {
-                continue;
-            }
-            if !resp.status().is_success() {
+            let mut tries = 0;
+            // A page cut off mid-body is fetched again (the HTTP stack's
+            // retries end when the headers arrive).
+            let (resp, final_url, ctype, body) = loop {
+                tries += 1;
+                let r = self.http.send(
+                    &|c| Ok(c.get(url.clone()).header(ACCEPT, ACCEPT_SIMPLE)),
+                    err,
+                )?;
+                if !r.status().is_success() {
+                    break (Some(r), None, String::new(), String::new());
+                }
+                let final_url = r.url().clone();
+                let ctype = r
+                    .headers()
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                match r.text() {
+                    Ok(body) => break (None, Some(final_url), ctype, body),
+                    Err(_) if tries < 3 => continue,
+                    Err(source) => {
+                        return Err(IndexError::Http {
+                            url: url.to_string(),
+                            source,
+                        })
+                    }
+                }
+            };
+            if let Some(resp) = resp {
+                if resp.status().as_u16() == 404 {
+                    continue;
+                }
                 return Err(IndexError::Status {
                     url: url.to_string(),
                     status: resp.status().as_u16(),
                 });
             }
-            let final_url = resp.url().clone();
-            let ctype = resp
-                .headers()
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            let body = resp.text().map_err(|source| IndexError::Http {
-                url: url.to_string(),
-                source,
-            })?;
+            let final_url = final_url.expect("set with the body");
             if ctype.starts_with("application/vnd.pypi.simple.v1+json") {
                 all.extend(parse_json(&body, &final_url)?);
             } else {

@@ -65,7 +65,7 @@ impl Kind {
     /// connection error names).
     fn names(self) -> &'static [&'static str] {
         match self {
-            Kind::ManifestGet => &["library/python", "pulling manifest|/manifests/"],
+            Kind::ManifestGet => &["library/python", "manifest"],
             Kind::BlobGet => &["library/python", "sha256:"],
             Kind::BlobHead => &["demo/app", "checking for blob|/blobs/sha256:"],
             Kind::UploadPost => &["demo/app", "blob"],

@@ -4,6 +4,8 @@
 mod auth;
 mod base_disk;
 mod common;
+mod concurrency;
+mod corpus;
 mod credentials;
 mod dockerfile_copy;
 mod e2e;

@@ -39,6 +39,8 @@ pub enum Fault {
     DropUpload,
     /// 307 to the same path on this `host:port`.
     Redirect(String),
+    /// 200 with this Content-Type and body instead of the upstream's.
+    Body(String, Vec<u8>),
 }
 
 pub struct Rule {
@@ -403,6 +405,12 @@ fn serve(
                 &format!("Location: http://{to}{}", req.path),
                 "",
             ),
+            Some(Fault::Body(ctype, body)) => Response {
+                status: "HTTP/1.1 200 OK".into(),
+                headers: vec![format!("Content-Type: {ctype}")],
+                body: body.clone(),
+                head_length: None,
+            },
             _ => forward(upstream, &req)?,
         };
         log.lock().unwrap().push(format!(
