@@ -45,11 +45,14 @@ pub use oci::{media_types, BlobSource, Digest, HashingWriter, Image, ImageLayer,
 
 // Stages usable on their own (tests and examples drive them directly).
 pub use base::{default_platform, resolve as resolve_base, BaseError};
+pub use http::{HttpClient, HttpOptions};
 pub use layer::app::app_entries;
 pub use layer::{write_layer, DiskFile, Entry, LayerOptions, Node};
 pub use output::push::push;
 pub use output::{write_layout, write_tarball, OutputError};
 pub use registry::{Client, ClientOptions, RegistryError};
+pub use sources::index::{CoreMetadataHint, IndexClient, IndexError, IndexFile};
+pub use sources::metadata::{CoreMetadata, MetadataClient, MetadataError};
 pub use target::{detect as detect_target, Libc, PythonTarget, Scheme};
 pub use wheel::{
     find_wheels, install as install_wheels, normalize_name, InstallOptions, Installation, Tags,

@@ -17,10 +17,12 @@ mod retry;
 mod tls;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use reqwest::blocking::{Client, RequestBuilder, Response};
-use reqwest::StatusCode;
+use reqwest::header::AUTHORIZATION;
+use reqwest::{StatusCode, Url};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 
@@ -43,10 +45,20 @@ pub enum HttpError {
     Setup(String),
 }
 
-/// Cheap to clone; clones share one connection pool.
+/// Cheap to clone; clones share one connection pool and the credentials.
 #[derive(Clone)]
 pub struct HttpClient {
     client: Client,
+    basic_auth: Arc<RwLock<Vec<OriginAuth>>>,
+}
+
+/// Basic-auth credentials for one scheme+host+port, as pip keeps them per
+/// netloc: an index URL's `user:pass@` also covers the file links the index
+/// serves from the same origin, and no other host ever sees them.
+struct OriginAuth {
+    origin: reqwest::Url,
+    user: String,
+    password: Option<String>,
 }
 
 impl HttpClient {
@@ -71,7 +83,50 @@ impl HttpClient {
             .use_preconfigured_tls(tls)
             .build()
             .map_err(|e| HttpError::Setup(crate::error::chain(&e)))?;
-        Ok(HttpClient { client })
+        Ok(HttpClient {
+            client,
+            basic_auth: Arc::default(),
+        })
+    }
+
+    /// Remembers `url`'s `user:pass@` for every later request to its
+    /// origin that carries no Authorization of its own.
+    pub(crate) fn add_basic_auth(&self, url: &Url) {
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let mut origin = url.clone();
+        origin.set_path("/");
+        let _ = origin.set_username("");
+        let _ = origin.set_password(None);
+        let mut all = self.basic_auth.write().expect("no panics while locked");
+        all.retain(|a| !same_origin(&a.origin, &origin));
+        all.push(OriginAuth {
+            origin,
+            user: decode(url.username()),
+            password: url.password().map(decode),
+        });
+    }
+
+    fn authorize(&self, req: &mut reqwest::blocking::Request) {
+        if req.headers().contains_key(AUTHORIZATION) {
+            return;
+        }
+        let all = self.basic_auth.read().expect("no panics while locked");
+        if let Some(a) = all.iter().find(|a| same_origin(&a.origin, req.url())) {
+            use base64::Engine as _;
+            let pair = format!("{}:{}", a.user, a.password.as_deref().unwrap_or(""));
+            let value = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            );
+            if let Ok(mut v) = reqwest::header::HeaderValue::from_str(&value) {
+                v.set_sensitive(true);
+                req.headers_mut().insert(AUTHORIZATION, v);
+            }
+        }
     }
 
     /// The underlying client, for a request that must not be retried (a
@@ -92,7 +147,12 @@ impl HttpClient {
     ) -> Result<Response, E> {
         let mut backoff = Backoff::new();
         loop {
-            let (failure, last) = match build(&self.client)?.send() {
+            let (client, req) = build(&self.client)?.build_split();
+            let sent = req.and_then(|mut req| {
+                self.authorize(&mut req);
+                client.execute(req)
+            });
+            let (failure, last) = match sent {
                 Ok(r) if is_transient(r.status()) => (
                     Failure::Transient {
                         retry_after: retry_after(r.headers()),
@@ -114,6 +174,12 @@ impl HttpClient {
     pub fn get(&self, url: reqwest::Url) -> Result<Response, reqwest::Error> {
         self.send(&|c| Ok(c.get(url.clone())), |e| e)
     }
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 fn is_transient(status: StatusCode) -> bool {

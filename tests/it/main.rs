@@ -18,6 +18,7 @@ mod image_flags;
 mod layer;
 mod lock;
 mod lock_arm64;
+mod metadata;
 mod multi_platform;
 mod output;
 mod pip_parity;
