@@ -15,6 +15,7 @@ mod faults;
 mod fixtures_smoke;
 mod harness_smoke;
 mod image_flags;
+mod interrupt;
 mod layer;
 mod lock;
 mod lock_arm64;
