@@ -80,13 +80,13 @@ impl Client {
         let digest = Digest::of_bytes(&bytes);
         if let Some(expected) = reference.digest.clone().or(claimed) {
             if expected != digest {
-                return Err(Attempt::Again(RegistryError::DigestMismatch {
+                return Err(Attempt::Again(Box::new(RegistryError::DigestMismatch {
                     what: format!("manifest {reference}"),
                     registry: reference.registry.clone(),
                     repository: reference.repository.clone(),
                     expected,
                     actual: digest,
-                }));
+                })));
             }
         }
         let media_type = manifest_media_type(reference, header_type, &bytes)?;
@@ -129,13 +129,13 @@ impl Client {
         let bytes = read_capped(resp, limit, &op, &format!("blob {digest}"))?;
         let actual = Digest::of_bytes(&bytes);
         if &actual != digest {
-            return Err(Attempt::Again(RegistryError::DigestMismatch {
+            return Err(Attempt::Again(Box::new(RegistryError::DigestMismatch {
                 what: format!("blob {digest}"),
                 registry: registry.into(),
                 repository: repository.into(),
                 expected: digest.clone(),
                 actual,
-            }));
+            })));
         }
         Ok(bytes)
     }
@@ -192,13 +192,13 @@ const TRIES: u32 = 3;
 /// How one download attempt failed: for good, or in a way that a fresh
 /// download may not (a body cut short, bytes not matching their digest).
 enum Attempt {
-    Fatal(RegistryError),
-    Again(RegistryError),
+    Fatal(Box<RegistryError>),
+    Again(Box<RegistryError>),
 }
 
 impl From<RegistryError> for Attempt {
     fn from(e: RegistryError) -> Attempt {
-        Attempt::Fatal(e)
+        Attempt::Fatal(Box::new(e))
     }
 }
 
@@ -209,7 +209,7 @@ fn refetch<T>(attempt: impl Fn() -> Result<T, Attempt>) -> Result<T, RegistryErr
         match attempt() {
             Ok(v) => return Ok(v),
             Err(Attempt::Again(_)) if tries < TRIES => continue,
-            Err(Attempt::Again(e) | Attempt::Fatal(e)) => return Err(e),
+            Err(Attempt::Again(e) | Attempt::Fatal(e)) => return Err(*e),
         }
     }
 }
@@ -222,18 +222,18 @@ fn read_capped(
 ) -> Result<Vec<u8>, Attempt> {
     let mut bytes = Vec::new();
     resp.take(limit + 1).read_to_end(&mut bytes).map_err(|e| {
-        Attempt::Again(RegistryError::Protocol {
+        Attempt::Again(Box::new(RegistryError::Protocol {
             registry: op.registry.to_string(),
             detail: format!("{}: reading the {what}: {}", op.action, chain(&e)),
-        })
+        }))
     })?;
     if bytes.len() as u64 > limit {
-        return Err(Attempt::Fatal(RegistryError::TooLarge {
+        return Err(Attempt::Fatal(Box::new(RegistryError::TooLarge {
             what: what.to_string(),
             registry: op.registry.to_string(),
             repository: op.repository.to_string(),
             limit,
-        }));
+        })));
     }
     Ok(bytes)
 }

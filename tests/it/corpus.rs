@@ -307,6 +307,18 @@ fn hostile_corpus() {
             needles: &["pylock.toml", "../../../tmp/pyko-evil-lock"],
         },
         Case {
+            name: "requirement name ending in a dot",
+            args: vec![
+                "-r".into(),
+                hostile()
+                    .join("locks/requirements-bad-name.txt")
+                    .display()
+                    .to_string(),
+            ],
+            env: vec![],
+            needles: &["requirements-bad-name.txt", "u0."],
+        },
+        Case {
             name: "--require-hashes without hashes",
             args: vec![
                 "-r".into(),

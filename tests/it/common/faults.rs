@@ -68,11 +68,6 @@ impl Rule {
         }
     }
 
-    /// Once, on the first matching request.
-    pub fn once(method: &str, path: &str, fault: Fault) -> Rule {
-        Rule::new(Some(method), path, 1, 1, fault)
-    }
-
     /// On every matching request.
     pub fn always(method: &str, path: &str, fault: Fault) -> Rule {
         Rule::new(Some(method), path, 1, usize::MAX, fault)
