@@ -64,7 +64,7 @@ pub fn requirements(text: &str) {
     let _ = crate::sources::requirements::parse_str(
         Path::new("/nonexistent/fuzz/requirements.txt"),
         text,
-        &env().1,
+        &[],
     );
 }
 

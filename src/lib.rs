@@ -30,7 +30,7 @@ mod ui;
 mod wheel;
 
 // The binary's edge: flags in, a build or a login, progress out, exit codes.
-pub use build::{build, BuildError, Outcome};
+pub use build::{build, lock, BuildError, Outcome};
 pub use cache::{default_dir as default_cache_dir, Cache};
 pub use exit::{exit_class, is_broken_pipe, ExitClass};
 pub use inputs::cli::{Cli, Cmd};

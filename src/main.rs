@@ -47,6 +47,14 @@ fn run(cmd: Cmd, ui: &Reporter) -> anyhow::Result<Vec<String>> {
             }
             Ok(pyko::build(&spec, ui)?.pushed)
         }
+        Cmd::Lock(args) => {
+            let (default_cache, note) = pyko::default_cache_dir();
+            if let Some(note) = note {
+                ui.info(note);
+            }
+            pyko::lock(&args.into_spec(Some(default_cache))?, ui)?;
+            Ok(vec![])
+        }
         Cmd::Login(a) => {
             let config = pyko::default_config_path()?;
             let req = LoginRequest {

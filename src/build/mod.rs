@@ -19,9 +19,14 @@ use crate::registry::{Client, ClientOptions};
 use crate::ui::Reporter;
 use crate::{base, output, target, wheel};
 
+mod deps;
+mod hashes;
+mod lock;
 mod platform;
 mod platforms;
 mod publish;
+
+pub use lock::lock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -56,6 +61,8 @@ pub enum BuildError {
     AppDir(PathBuf),
     #[error(transparent)]
     Venv(#[from] crate::target::venv::VenvError),
+    #[error(transparent)]
+    LockWrite(#[from] crate::sources::lockfile::LockWriteError),
     /// The message of the `fs_err` cause names the wheel's path.
     #[error("reading wheel")]
     ReadWheel(#[source] std::io::Error),

@@ -16,13 +16,14 @@ use crate::error::chain;
 use crate::http::HttpClient;
 use crate::oci::digest::{Digest, HashingReader, HashingWriter};
 use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
+use crate::sources::metadata::MetadataClient;
 use crate::target::PythonTarget;
 use crate::ui::Reporter;
 use crate::wheel::{self, normalize_name, Tags, WheelFilename};
 
 use super::{
-    marker_environment, pylock, requirements, uvlock, Location, LockError, LockedWheel, Pin,
-    WheelInput,
+    index_source, marker_environment, pins_of, pylock, requirements, resolve_for, uvlock, Location,
+    LockError, LockedWheel, Pin, WheelInput,
 };
 
 /// How many packages are fetched at once: enough to hide per-request
@@ -61,10 +62,12 @@ pub fn fetch_wheels(
             local,
             index_url,
             extra_index_urls,
+            constraints,
+            options,
         } => {
             let reqs = match inline {
-                Some(text) => requirements::parse_str(file, text, &env)?,
-                None => requirements::parse(file, &env)?,
+                Some(text) => requirements::parse_str(file, text, constraints)?,
+                None => requirements::parse(std::slice::from_ref(file), constraints)?,
             };
             let primary = index_url
                 .clone()
@@ -75,8 +78,22 @@ pub fn fetch_wheels(
             urls.extend(reqs.extra_index_urls.iter().cloned());
             let mut dirs: Vec<PathBuf> = local.iter().cloned().collect();
             dirs.extend(reqs.find_links.iter().cloned());
-            let names = reqs.pins.iter().map(|p| p.name.clone()).collect();
-            (reqs.pins, urls, dirs, Some(names))
+            match reqs.pins(&env)? {
+                // Every line a full pin: built as compiled, nothing resolved.
+                Some(pins) => {
+                    let names = pins.iter().map(|p| p.name.clone()).collect();
+                    (pins, urls, dirs, Some(names))
+                }
+                None => {
+                    let index = IndexClient::new(&urls, http)?;
+                    let metadata = MetadataClient::new(http, cache);
+                    let request = reqs.request(options);
+                    let source = index_source(&index, &metadata);
+                    let resolved = resolve_for(&request, &tags, &source, ui)?;
+                    let pins = pins_of(&resolved, &tags, |n| reqs.hashes_of(n));
+                    (pins, urls, dirs, Some(reqs.top_level_names()))
+                }
+            }
         }
         WheelInput::Lock { file, local } => {
             let text = std::fs::read_to_string(file).map_err(|source| LockError::Read {

@@ -27,7 +27,6 @@ use crate::wheel::{normalize_name, Tags};
 
 use provider::{add_requirement, Pkg, Provider};
 use shared::{requirement_range, Context, Shared, PREFETCH_THREADS};
-#[allow(unused_imports)] // TODO(resolver): the build constructs it.
 pub use source::IndexSource;
 
 /// Where candidate files and their metadata come from.
