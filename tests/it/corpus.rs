@@ -203,10 +203,7 @@ fn hostile_corpus() {
         wheel_case("missing-record", &["evil", "RECORD"]),
         wheel_case("wheel-version-2", &["evil", "2.0"]),
         wheel_case("zip-bomb", &["evil", "METADATA"]),
-        wheel_case(
-            "duplicate-members",
-            &["evil", "evil/__init__.py", "duplicate"],
-        ),
+        wheel_case("duplicate-members", &["evil", "twice"]),
         wheel_case("name-mismatch", &["evil", "notevil"]),
         wheel_case("whiteout-data", &["evil", ".wh.python3"]),
         wheel_case("whiteout-opaque", &["evil", ".wh..wh..opq"]),
