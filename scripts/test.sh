@@ -15,3 +15,5 @@ bash tests/fixtures/base-images.sh slim >/dev/null
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --release --all-targets -- --test-threads=2
+# Fuzz smoke: 30 s per parser target (skips, saying so, without nightly).
+bash scripts/fuzz.sh

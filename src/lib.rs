@@ -16,6 +16,8 @@ mod build;
 mod cache;
 mod error;
 mod exit;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod inputs;
 mod layer;

@@ -305,13 +305,23 @@ fn download(
         message,
     };
     let parsed = Url::parse(url).map_err(|e| err(e.to_string()))?;
-    let mut resp = http.get(parsed).map_err(|e| err(chain(&e)))?;
-    if !resp.status().is_success() {
-        return Err(err(format!("HTTP {}", resp.status().as_u16())));
-    }
-    let tmp = cache.temp_file()?;
-    let mut w = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp));
-    std::io::copy(&mut resp, &mut w).map_err(|e| err(chain(&e)))?;
+    // A connection dropped mid-body is retried like one dropped before
+    // the answer (the HTTP stack's retries end when headers arrive).
+    let mut tries = 0;
+    let mut w = loop {
+        tries += 1;
+        let mut resp = http.get(parsed.clone()).map_err(|e| err(chain(&e)))?;
+        if !resp.status().is_success() {
+            return Err(err(format!("HTTP {}", resp.status().as_u16())));
+        }
+        let tmp = cache.temp_file()?;
+        let mut w = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp));
+        match std::io::copy(&mut resp, &mut w) {
+            Ok(_) => break w,
+            Err(_) if tries < 3 => continue,
+            Err(e) => return Err(err(chain(&e))),
+        }
+    };
     w.flush().map_err(|e| err(e.to_string()))?;
     let (buf, digest, _) = w.finish();
     let tmp = buf.into_inner().map_err(|e| err(e.error().to_string()))?;
