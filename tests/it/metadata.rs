@@ -447,3 +447,103 @@ fn legacy_tree_writer_lists_every_wheel() {
     let index = IndexClient::new(std::slice::from_ref(&server.url), &new_http()).unwrap();
     assert_eq!(listed(&index, &wheels).len(), 39);
 }
+
+fn uv() -> PathBuf {
+    let out = std::process::Command::new("bash")
+        .arg(fixtures::repo_root().join("tests/fixtures/uv.sh"))
+        .output()
+        .expect("run tests/fixtures/uv.sh");
+    assert!(
+        out.status.success(),
+        "tests/fixtures/uv.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// Real uv reads every form of the harness's index and resolves the
+/// example's five top-level names to exactly its 39 pins; in form (a) it
+/// takes the `.metadata` files and never a wheel, as pyko does.
+#[test]
+fn real_uv_resolves_against_every_form() {
+    let wheels = wheels();
+    let want: Vec<String> = wheels
+        .iter()
+        .map(|w| {
+            let n = file_name(w);
+            let mut parts = n.split('-');
+            let name = index::normalize(parts.next().unwrap());
+            format!("{name}=={}", parts.next().unwrap())
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let top = dir.path().join("top.in");
+    std::fs::write(&top, "joblib\nnumpy\npandas\nscikit-learn\nstreamlit\n").unwrap();
+    for form in Form::ALL {
+        let server = IndexServer::start_with(&wheels, &IndexOptions::new(form));
+        let out = std::process::Command::new(uv())
+            .args(["pip", "compile", "--quiet", "--no-header", "--no-annotate"])
+            .args(["--python-version", "3.11", "--python-platform"])
+            .args([
+                "x86_64-manylinux_2_28",
+                "--only-binary",
+                ":all:",
+                "--index-url",
+            ])
+            .arg(&server.url)
+            .arg(&top)
+            .env(
+                "UV_CACHE_DIR",
+                dir.path().join(format!("uv-cache-{form:?}")),
+            )
+            .env_remove("UV_INDEX_URL")
+            .env("UV_NO_CONFIG", "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{form:?}: {}\n{:#?}",
+            String::from_utf8_lossy(&out.stderr),
+            server.log()
+        );
+        let mut got: Vec<String> = stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|l| l.trim().to_string())
+            .collect();
+        got.sort();
+        let mut want = want.clone();
+        want.sort();
+        assert_eq!(got, want, "{form:?}");
+        let reqs = server.requests();
+        let log = server.log().join("\n");
+        match form {
+            Form::Json => {
+                assert!(!reqs.iter().any(|r| r.is_wheel()), "{log}");
+                assert!(
+                    reqs.iter().filter(|r| r.is_metadata()).count() >= 39,
+                    "{log}"
+                );
+            }
+            Form::HtmlRange => assert!(
+                reqs.iter()
+                    .filter(|r| r.is_wheel() && r.method == "GET")
+                    .all(|r| r.status == 206),
+                "{log}"
+            ),
+            Form::HtmlNoRange => {
+                assert!(reqs.iter().all(|r| r.status != 206), "{log}");
+            }
+        }
+        let wheel_gets = reqs
+            .iter()
+            .filter(|r| r.is_wheel() && r.method == "GET")
+            .count();
+        let bytes: u64 = reqs.iter().map(|r| r.bytes).sum();
+        eprintln!(
+            "uv, {form:?}: {} requests, {wheel_gets} wheel GETs, {bytes} bytes",
+            reqs.len()
+        );
+    }
+}
