@@ -12,6 +12,7 @@ mod errors;
 mod fixtures_smoke;
 mod harness_smoke;
 mod image_flags;
+mod index_credentials;
 mod layer;
 mod lock;
 mod lock_arm64;
