@@ -16,6 +16,7 @@ mod faults;
 mod fixtures_smoke;
 mod harness_smoke;
 mod image_flags;
+mod index_credentials;
 mod interrupt;
 mod layer;
 mod lazy_base;
