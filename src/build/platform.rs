@@ -122,6 +122,8 @@ fn deps_layer(
         .and_then(|b| serde_json::from_slice::<Layer>(&b).ok())
     {
         if let Some(path) = cache.get(&layer.digest, Some(layer.size)) {
+            ui.cache_hit(format!("deps layer {}", layer.digest));
+            crate::ui::record(|s| s.layers_cached += 1);
             ui.info(format!(
                 "deps layer {} (cached, {} wheels)",
                 layer.digest,

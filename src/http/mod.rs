@@ -15,6 +15,7 @@
 
 mod retry;
 mod tls;
+pub mod trace;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -92,7 +93,15 @@ impl HttpClient {
     ) -> Result<Response, E> {
         let mut backoff = Backoff::new();
         loop {
-            let (failure, last) = match build(&self.client)?.send() {
+            let (client, req) = build(&self.client)?.build_split();
+            let sent = req.and_then(|r| {
+                trace::request(&r);
+                client.execute(r)
+            });
+            if let Ok(r) = &sent {
+                trace::response(r);
+            }
+            let (failure, last) = match sent {
                 Ok(r) if is_transient(r.status()) => (
                     Failure::Transient {
                         retry_after: retry_after(r.headers()),

@@ -17,6 +17,7 @@ use crate::http::HttpClient;
 use crate::oci::digest::{Digest, HashingReader, HashingWriter};
 use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
 use crate::target::PythonTarget;
+use crate::ui::progress::{self, Kind};
 use crate::ui::Reporter;
 use crate::wheel::{self, normalize_name, Tags, WheelFilename};
 
@@ -282,10 +283,12 @@ fn download(
         message,
     };
     let parsed = Url::parse(url).map_err(|e| err(e.to_string()))?;
-    let mut resp = http.get(parsed).map_err(|e| err(chain(&e)))?;
+    let resp = http.get(parsed).map_err(|e| err(chain(&e)))?;
     if !resp.status().is_success() {
         return Err(err(format!("HTTP {}", resp.status().as_u16())));
     }
+    let total = resp.content_length();
+    let mut resp = progress::bytes(Kind::Download, pin.name.clone(), total).reader(resp);
     let tmp = cache.temp_file()?;
     let mut w = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp));
     std::io::copy(&mut resp, &mut w).map_err(|e| err(chain(&e)))?;

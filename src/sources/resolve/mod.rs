@@ -88,11 +88,10 @@ pub struct Resolved {
 pub enum ResolveError {
     /// PubGrub's derivation tree, as sentences.
     #[error("no set of versions satisfies the requirements for {target}:\n{explanation}")]
-    NoSolution {
-        target: String,
-        explanation: String,
-    },
-    #[error("{origin}: {name}: no index has a project of that name ({indexes}); check the spelling")]
+    NoSolution { target: String, explanation: String },
+    #[error(
+        "{origin}: {name}: no index has a project of that name ({indexes}); check the spelling"
+    )]
     NotFound {
         name: String,
         origin: String,
