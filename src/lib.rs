@@ -17,6 +17,8 @@ mod cache;
 mod error;
 mod exit;
 mod hint;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod inputs;
 mod inspect;
@@ -30,7 +32,7 @@ mod ui;
 mod wheel;
 
 // The binary's edge: flags in, a build or a login, progress out, exit codes.
-pub use build::{build, BuildError, Outcome, Report, REPORT_SCHEMA};
+pub use build::{build, lock, BuildError, Outcome, Report, REPORT_SCHEMA};
 pub use cache::{default_dir as default_cache_dir, Cache};
 pub use exit::{exit_class, is_broken_pipe, ExitClass};
 pub use hint::hint;
@@ -51,11 +53,14 @@ pub use oci::{media_types, BlobSource, Digest, HashingWriter, Image, ImageLayer,
 
 // Stages usable on their own (tests and examples drive them directly).
 pub use base::{default_platform, resolve as resolve_base, BaseError};
+pub use http::{HttpClient, HttpOptions};
 pub use layer::app::app_entries;
 pub use layer::{write_layer, DiskFile, Entry, LayerOptions, Node};
 pub use output::push::push;
 pub use output::{write_layout, write_tarball, OutputError};
 pub use registry::{Client, ClientOptions, RegistryError};
+pub use sources::index::{CoreMetadataHint, IndexClient, IndexError, IndexFile};
+pub use sources::metadata::{CoreMetadata, MetadataClient, MetadataError};
 pub use target::{detect as detect_target, Libc, PythonTarget, Scheme};
 pub use wheel::{
     find_wheels, install as install_wheels, normalize_name, InstallOptions, Installation, Tags,

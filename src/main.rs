@@ -94,6 +94,14 @@ fn run(cmd: Cmd, ui: &Reporter) -> anyhow::Result<String> {
             pyko::cli_docs::completions(a.shell, &mut out);
             Ok(String::from_utf8(out)?)
         }
+        Cmd::Lock(args) => {
+            let (default_cache, note) = pyko::default_cache_dir();
+            if let Some(note) = note {
+                ui.info(note);
+            }
+            pyko::lock(&args.into_spec(Some(default_cache))?, ui)?;
+            Ok(String::new())
+        }
         Cmd::Login(a) => {
             let config = pyko::default_config_path()?;
             let req = LoginRequest {

@@ -19,12 +19,17 @@ use crate::registry::{Client, ClientOptions};
 use crate::ui::Reporter;
 use crate::{base, output, target, wheel};
 
+mod deps;
+mod hashes;
+mod lock;
 mod platform;
 mod platforms;
 mod publish;
 mod report;
 
 pub use report::{Report, SCHEMA as REPORT_SCHEMA};
+
+pub use lock::lock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -59,6 +64,8 @@ pub enum BuildError {
     AppDir(PathBuf),
     #[error(transparent)]
     Venv(#[from] crate::target::venv::VenvError),
+    #[error(transparent)]
+    LockWrite(#[from] crate::sources::lockfile::LockWriteError),
     /// The message of the `fs_err` cause names the wheel's path.
     #[error("reading wheel")]
     ReadWheel(#[source] std::io::Error),

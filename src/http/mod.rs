@@ -18,10 +18,12 @@ mod tls;
 pub mod trace;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use reqwest::blocking::{Client, RequestBuilder, Response};
-use reqwest::StatusCode;
+use reqwest::header::AUTHORIZATION;
+use reqwest::{StatusCode, Url};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 
@@ -44,10 +46,20 @@ pub enum HttpError {
     Setup(String),
 }
 
-/// Cheap to clone; clones share one connection pool.
+/// Cheap to clone; clones share one connection pool and the credentials.
 #[derive(Clone)]
 pub struct HttpClient {
     client: Client,
+    basic_auth: Arc<RwLock<Vec<OriginAuth>>>,
+}
+
+/// Basic-auth credentials for one scheme+host+port, as pip keeps them per
+/// netloc: an index URL's `user:pass@` also covers the file links the index
+/// serves from the same origin, and no other host ever sees them.
+struct OriginAuth {
+    origin: reqwest::Url,
+    user: String,
+    password: Option<String>,
 }
 
 impl HttpClient {
@@ -70,9 +82,53 @@ impl HttpClient {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
             .use_preconfigured_tls(tls)
+            .redirect(redirect_policy())
             .build()
             .map_err(|e| HttpError::Setup(crate::error::chain(&e)))?;
-        Ok(HttpClient { client })
+        Ok(HttpClient {
+            client,
+            basic_auth: Arc::default(),
+        })
+    }
+
+    /// Remembers `url`'s `user:pass@` for every later request to its
+    /// origin that carries no Authorization of its own.
+    pub(crate) fn add_basic_auth(&self, url: &Url) {
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let mut origin = url.clone();
+        origin.set_path("/");
+        let _ = origin.set_username("");
+        let _ = origin.set_password(None);
+        let mut all = self.basic_auth.write().expect("no panics while locked");
+        all.retain(|a| !same_origin(&a.origin, &origin));
+        all.push(OriginAuth {
+            origin,
+            user: decode(url.username()),
+            password: url.password().map(decode),
+        });
+    }
+
+    fn authorize(&self, req: &mut reqwest::blocking::Request) {
+        if req.headers().contains_key(AUTHORIZATION) {
+            return;
+        }
+        let all = self.basic_auth.read().expect("no panics while locked");
+        if let Some(a) = all.iter().find(|a| same_origin(&a.origin, req.url())) {
+            use base64::Engine as _;
+            let pair = format!("{}:{}", a.user, a.password.as_deref().unwrap_or(""));
+            let value = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            );
+            if let Ok(mut v) = reqwest::header::HeaderValue::from_str(&value) {
+                v.set_sensitive(true);
+                req.headers_mut().insert(AUTHORIZATION, v);
+            }
+        }
     }
 
     /// The underlying client, for a request that must not be retried (a
@@ -94,9 +150,10 @@ impl HttpClient {
         let mut backoff = Backoff::new();
         loop {
             let (client, req) = build(&self.client)?.build_split();
-            let sent = req.and_then(|r| {
-                trace::request(&r);
-                client.execute(r)
+            let sent = req.and_then(|mut req| {
+                self.authorize(&mut req);
+                trace::request(&req);
+                client.execute(req)
             });
             if let Ok(r) = &sent {
                 trace::response(r);
@@ -125,6 +182,12 @@ impl HttpClient {
     }
 }
 
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
 fn is_transient(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
@@ -142,6 +205,30 @@ fn read_pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, HttpError
         return Err(err("holds no PEM certificate".into()));
     }
     Ok(certs)
+}
+
+/// reqwest's own policy, except that it keeps Authorization on a redirect
+/// to the same host and port over plain http: that downgrade is refused.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let downgrade = attempt.previous().last().is_some_and(|prev| {
+            prev.scheme() == "https"
+                && attempt.url().scheme() == "http"
+                && prev.host_str() == attempt.url().host_str()
+                && prev.port_or_known_default() == attempt.url().port_or_known_default()
+        });
+        if downgrade {
+            let msg = format!(
+                "refusing a redirect from https to plain http on the same host and port ({}), which would send credentials in the clear",
+                attempt.url().origin().ascii_serialization()
+            );
+            attempt.error(msg)
+        } else if attempt.previous().len() >= 10 {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 #[cfg(test)]

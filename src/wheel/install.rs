@@ -31,6 +31,9 @@ pub struct Distribution {
     pub name: String,
     pub version: String,
     pub wheel: PathBuf,
+    /// Where this wheel's entries sit in [`Installation::entries`], so a
+    /// caller can put each wheel (or group of wheels) in a layer of its own.
+    pub entries: std::ops::Range<usize>,
 }
 
 pub fn install(
@@ -66,11 +69,13 @@ pub fn install(
                 });
             }
         }
+        let start = entries.len();
         entries.extend(planned.entries);
         distributions.push(Distribution {
             name: planned.metadata.name.clone(),
             version: planned.metadata.version.clone(),
             wheel,
+            entries: start..entries.len(),
         });
         metadatas.push(planned.metadata);
     }

@@ -39,6 +39,7 @@ fn help_of_every_command() {
     for cmd in [
         &[][..],
         &["build"],
+        &["lock"],
         &["inspect"],
         &["login"],
         &["logout"],
