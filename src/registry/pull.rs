@@ -2,6 +2,7 @@
 //! small and capped), layers straight into the blob cache (never memory),
 //! each checked against the digest it was asked for.
 
+use crate::ui::progress::{self, Kind};
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -153,6 +154,7 @@ impl Client {
         };
         let digest = &layer.layer.digest;
         if let Some(p) = cache.get(digest, Some(layer.layer.size)) {
+            crate::ui::record(|s| s.cache_hits.push(format!("layer {digest}")));
             return Ok(p);
         }
         let op = Op {
@@ -173,6 +175,8 @@ impl Client {
             if !resp.status().is_success() {
                 return Err(self.status_error(&op, resp));
             }
+            let what = format!("layer {}", &digest.hex()[..12]);
+            let resp = progress::bytes(Kind::Download, what, Some(layer.layer.size)).reader(resp);
             match cache.put_verified(digest, resp, &origin) {
                 Err(CacheError::Read { .. } | CacheError::DigestMismatch { .. })
                     if tries < TRIES =>

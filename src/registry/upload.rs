@@ -140,6 +140,8 @@ impl Client {
         url.query_pairs_mut().append_pair("digest", digest.as_str());
         // A generous deadline for the whole body: ~256 KiB/s worst case.
         let deadline = Duration::from_secs(120 + size / (256 * 1024));
+        let what = format!("blob {}", &digest.hex()[..12]);
+        let progress = crate::ui::progress::bytes(crate::ui::Kind::Upload, what, Some(size));
         let resp = self.send(&op, Method::PUT, url.as_str(), &|rb| {
             let file = std::fs::File::open(path).map_err(|source| RegistryError::ReadLocal {
                 path: path.to_path_buf(),
@@ -150,7 +152,7 @@ impl Client {
                 .header(CONTENT_TYPE, "application/octet-stream")
                 .header(CONTENT_LENGTH, size)
                 .timeout(deadline)
-                .body(Body::sized(file, size)))
+                .body(Body::sized(progress.reader(file), size)))
         })?;
         match resp.status() {
             StatusCode::CREATED => Ok(None),

@@ -19,6 +19,7 @@ use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
 use crate::sources::metadata::MetadataClient;
 use crate::sources::resolve::WithLocalWheels;
 use crate::target::PythonTarget;
+use crate::ui::progress::{self, Kind};
 use crate::ui::Reporter;
 use crate::wheel::{self, normalize_name, Tags, WheelFilename};
 
@@ -310,10 +311,12 @@ fn download(
     let mut tries = 0;
     let mut w = loop {
         tries += 1;
-        let mut resp = http.get(parsed.clone()).map_err(|e| err(chain(&e)))?;
+        let resp = http.get(parsed.clone()).map_err(|e| err(chain(&e)))?;
         if !resp.status().is_success() {
             return Err(err(format!("HTTP {}", resp.status().as_u16())));
         }
+        let total = resp.content_length();
+        let mut resp = progress::bytes(Kind::Download, pin.name.clone(), total).reader(resp);
         let tmp = cache.temp_file()?;
         let mut w = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp));
         match std::io::copy(&mut resp, &mut w) {

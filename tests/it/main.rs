@@ -3,6 +3,7 @@
 
 mod auth;
 mod base_disk;
+mod cli_ux;
 mod common;
 mod concurrency;
 mod corpus;
