@@ -8,9 +8,13 @@ cd "$(dirname "$0")/.."
 bash tests/fixtures/install-deps.sh
 # Build the slow fixtures once up front (cached), so test timeouts measure pyko.
 bash tests/fixtures/wheels.sh >/dev/null
+# The resolver tests' frozen index (six requirement sets, two arches, ~330 MB).
+bash tests/fixtures/resolve-sets.sh >/dev/null
 bash tests/fixtures/base-images.sh debian >/dev/null
 bash tests/fixtures/base-images.sh slim >/dev/null
 bash tests/fixtures/base-trixie.sh >/dev/null
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --release --all-targets -- --test-threads=2
+# Fuzz smoke: 30 s per parser target (skips, saying so, without nightly).
+bash scripts/fuzz.sh

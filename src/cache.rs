@@ -9,6 +9,7 @@
 
 use std::fs;
 use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
@@ -19,6 +20,12 @@ use crate::oci::digest::{Digest, HashingWriter};
 pub enum CacheError {
     #[error("cache directory {path}")]
     Io { path: PathBuf, source: io::Error },
+    #[error("cache directory {path} {problem}; another user could plant blobs in it, so pyko will not use it: {fix}")]
+    Unsafe {
+        path: PathBuf,
+        problem: String,
+        fix: String,
+    },
     #[error("blob {expected} from {origin}: content has digest {actual} ({size} bytes); refusing to store it")]
     DigestMismatch {
         expected: Digest,
@@ -34,6 +41,41 @@ pub enum CacheError {
     },
 }
 
+/// Refuses a cache directory another local user could write to: not ours,
+/// or group/world-writable (a shared TMPDIR is where such a trap is laid).
+fn check_private(dir: &Path) -> Result<(), CacheError> {
+    let meta = fs::metadata(dir).map_err(io_err(dir))?;
+    let me = rustix::process::geteuid().as_raw();
+    let unsafe_dir = |problem: String, fix: String| CacheError::Unsafe {
+        path: dir.to_path_buf(),
+        problem,
+        fix,
+    };
+    if !meta.is_dir() {
+        return Err(unsafe_dir(
+            "is not a directory".into(),
+            "pass --cache-dir with a directory of your own".into(),
+        ));
+    }
+    if meta.uid() != me {
+        return Err(unsafe_dir(
+            format!("is owned by uid {}, not by you (uid {me})", meta.uid()),
+            "pass --cache-dir (or set PYKO_CACHE_DIR) to a directory you own".into(),
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(unsafe_dir(
+            format!("has mode {mode:04o} (writable by group or others)"),
+            format!(
+                "run `chmod go-w {}` if its contents are trusted, or pass --cache-dir with a private directory",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CacheError + '_ {
     move |source| CacheError::Io {
         path: path.to_path_buf(),
@@ -41,18 +83,38 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CacheError + '_ {
     }
 }
 
+/// `tmp/` file names: this prefix, the writer's pid, `-`, random.
+const TEMP_PREFIX: &str = ".pyko-";
+
 #[derive(Clone, Debug)]
 pub struct Cache {
     root: PathBuf,
 }
 
 impl Cache {
-    /// Opens (creating) the cache at `root`.
+    /// Opens (creating, mode 0700) the cache at `root`. Blobs found here
+    /// by their hash are used without re-hashing, so the directory must be
+    /// one only this user can write: an existing one owned by someone else
+    /// or writable by group or others is refused.
     pub fn open(root: impl Into<PathBuf>) -> Result<Cache, CacheError> {
         let cache = Cache { root: root.into() };
-        for dir in [cache.blob_dir(), cache.root.join("keys"), cache.tmp_dir()] {
-            fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        if let Some(parent) = cache.root.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(io_err(parent))?;
         }
+        match fs::DirBuilder::new().mode(0o700).create(&cache.root) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_err(&cache.root)(e)),
+        }
+        check_private(&cache.root)?;
+        for dir in [cache.blob_dir(), cache.root.join("keys"), cache.tmp_dir()] {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(io_err(&dir))?;
+        }
+        cache.sweep_dead_temps();
         Ok(cache)
     }
 
@@ -95,10 +157,36 @@ impl Cache {
         }
     }
 
-    /// A temp file inside the cache (same filesystem, so `persist` is a rename).
+    /// A temp file inside the cache (same filesystem, so `persist` is a
+    /// rename), named after this process so that one killed mid-write
+    /// (SIGINT, SIGKILL, a crash) can be told apart from a live build's.
     pub fn temp_file(&self) -> Result<NamedTempFile, CacheError> {
         let dir = self.tmp_dir();
-        NamedTempFile::new_in(&dir).map_err(io_err(&dir))
+        tempfile::Builder::new()
+            .prefix(&format!("{}{}-", TEMP_PREFIX, std::process::id()))
+            .tempfile_in(&dir)
+            .map_err(io_err(&dir))
+    }
+
+    /// Removes temp files left by builds that died mid-write: their pid is
+    /// gone. Files of live processes (concurrent builds) are left alone;
+    /// failures are ignored, since the files are never read.
+    fn sweep_dead_temps(&self) {
+        let Ok(entries) = fs::read_dir(self.tmp_dir()) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .strip_prefix(TEMP_PREFIX)
+                .and_then(|r| r.split('-').next())
+                .and_then(|p| p.parse::<u32>().ok());
+            if let Some(pid) = pid {
+                if !Path::new(&format!("/proc/{pid}")).exists() {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
     }
 
     /// Moves a fully written temp file into place under its (already
@@ -193,7 +281,15 @@ pub fn default_dir() -> (PathBuf, Option<String>) {
     let why = match env("HOME") {
         Some(home) => {
             let d = home.join(".cache").join("pyko");
-            match fs::create_dir_all(&d) {
+            // 0700 whatever the umask, or a group-writable umask would
+            // make the user's own new cache one that `open` refuses.
+            let made = fs::create_dir_all(home.join(".cache")).and_then(|()| {
+                match fs::DirBuilder::new().mode(0o700).create(&d) {
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+                    r => r,
+                }
+            });
+            match made {
                 Ok(()) => return (d, None),
                 Err(e) => format!("{} is not writable ({e})", d.display()),
             }
@@ -201,9 +297,7 @@ pub fn default_dir() -> (PathBuf, Option<String>) {
         None => "HOME is not set".to_string(),
     };
     // The uid keeps two users on one machine out of each other's cache.
-    let uid = fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
-        .unwrap_or(0);
+    let uid = rustix::process::geteuid().as_raw();
     let d = std::env::temp_dir().join(format!("pyko-cache-{uid}"));
     let note = format!(
         "{why}; caching in {} (set PYKO_CACHE_DIR to choose)",
@@ -215,6 +309,7 @@ pub fn default_dir() -> (PathBuf, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn verified_put_rejects_wrong_digest_and_leaves_nothing() {
@@ -227,6 +322,54 @@ mod tests {
         assert!(matches!(err, CacheError::DigestMismatch { .. }), "{err}");
         assert!(cache.get(&wrong, None).is_none());
         assert_eq!(fs::read_dir(cache.tmp_dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn temps_of_dead_processes_are_swept_on_open() {
+        let (cache, _guard) = Cache::ephemeral().unwrap();
+        let live = cache.temp_file().unwrap();
+        // pid_max is at most 2^22 on Linux: this pid cannot be running.
+        let dead = cache.tmp_dir().join(format!("{TEMP_PREFIX}4294967-abc"));
+        fs::write(&dead, b"half a blob").unwrap();
+        let cache = Cache::open(cache.root()).unwrap();
+        assert!(!dead.exists());
+        assert!(live.path().exists());
+        drop(cache);
+    }
+
+    #[test]
+    fn new_cache_is_private_and_shared_ones_are_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("a/b/pyko-cache");
+        Cache::open(&root).unwrap();
+        assert_eq!(fs::metadata(&root).unwrap().mode() & 0o777, 0o700);
+
+        // A cache planted world-writable in a shared TMPDIR.
+        let planted = t.path().join("planted");
+        fs::create_dir(&planted).unwrap();
+        fs::set_permissions(&planted, fs::Permissions::from_mode(0o777)).unwrap();
+        let err = Cache::open(&planted).unwrap_err().to_string();
+        assert!(
+            err.contains("0777") && err.contains("chmod go-w") && err.contains("--cache-dir"),
+            "{err}"
+        );
+        assert!(!planted.join("blobs").exists(), "nothing written into it");
+
+        // One owned by another user: as root, give it away; otherwise a
+        // root-owned directory stands in for it.
+        let foreign = if rustix::process::geteuid().is_root() {
+            let d = t.path().join("foreign");
+            fs::create_dir(&d).unwrap();
+            std::os::unix::fs::chown(&d, Some(65534), Some(65534)).unwrap();
+            d
+        } else {
+            PathBuf::from("/")
+        };
+        let err = Cache::open(&foreign).unwrap_err().to_string();
+        assert!(
+            err.contains("not by you") && err.contains("--cache-dir"),
+            "{err}"
+        );
     }
 
     #[test]

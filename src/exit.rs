@@ -10,6 +10,8 @@ use crate::http::HttpError;
 use crate::registry::login::LoginError;
 use crate::registry::RegistryError;
 use crate::sources::index::IndexError;
+use crate::sources::lockfile::LockWriteError;
+use crate::sources::resolve::ResolveError;
 use crate::sources::LockError;
 
 /// The class of a failure, as the process exit code, so that a script or CI
@@ -80,6 +82,9 @@ fn known(e: &(dyn Error + 'static)) -> Option<ExitClass> {
     if let Some(e) = e.downcast_ref::<BuildError>() {
         return Some(build(e));
     }
+    if let Some(e) = e.downcast_ref::<crate::inspect::InspectError>() {
+        return Some(inspect(e));
+    }
     if let Some(e) = e.downcast_ref::<RegistryError>() {
         return Some(registry(e));
     }
@@ -88,6 +93,12 @@ fn known(e: &(dyn Error + 'static)) -> Option<ExitClass> {
     }
     if let Some(e) = e.downcast_ref::<IndexError>() {
         return Some(index(e));
+    }
+    if let Some(e) = e.downcast_ref::<ResolveError>() {
+        return Some(resolve(e));
+    }
+    if e.is::<LockWriteError>() {
+        return Some(Output);
     }
     if let Some(e) = e.downcast_ref::<CacheError>() {
         return Some(cache(e));
@@ -124,6 +135,17 @@ fn known(e: &(dyn Error + 'static)) -> Option<ExitClass> {
     input.then_some(Input)
 }
 
+fn inspect(e: &crate::inspect::InspectError) -> ExitClass {
+    use crate::inspect::InspectError as I;
+    match e {
+        I::Source(..) | I::Layer { .. } => ExitClass::Input,
+        I::Base(b) => base(b),
+        I::Disk(d) => disk(d),
+        I::Registry(r) => registry(r),
+        I::Cache(c) => cache(c),
+    }
+}
+
 fn build(e: &BuildError) -> ExitClass {
     use ExitClass::*;
     match e {
@@ -135,6 +157,7 @@ fn build(e: &BuildError) -> ExitClass {
         BuildError::Lock(l) => lock(l),
         BuildError::Layer(l) => layer(l),
         BuildError::Output(o) => output(o),
+        BuildError::LockWrite(_) => Output,
         BuildError::Platform { source, .. } => build(source),
         BuildError::Wheel(_)
         | BuildError::Config(_)
@@ -186,7 +209,20 @@ fn lock(e: &LockError) -> ExitClass {
         LockError::Index(i) => index(i),
         LockError::Cache(c) => cache(c),
         LockError::Download { .. } => Network,
+        LockError::Resolve(r) => resolve(r),
         _ => Input,
+    }
+}
+
+/// No answer for these requirements, or a name no index has: the input.
+/// Metadata that could not be fetched or read came from the index.
+fn resolve(e: &ResolveError) -> ExitClass {
+    match e {
+        ResolveError::NoSolution { .. }
+        | ResolveError::NotFound { .. }
+        | ResolveError::Unsupported { .. } => ExitClass::Input,
+        ResolveError::Index(i) => index(i),
+        ResolveError::Metadata(_) => ExitClass::Network,
     }
 }
 
@@ -195,6 +231,8 @@ fn lock(e: &LockError) -> ExitClass {
 fn cache(e: &CacheError) -> ExitClass {
     match e {
         CacheError::Io { .. } => ExitClass::Other,
+        // The fix is a flag (--cache-dir) or a chmod.
+        CacheError::Unsafe { .. } => ExitClass::Usage,
         _ => ExitClass::Network,
     }
 }
@@ -214,6 +252,7 @@ fn disk(e: &crate::base::disk::DiskError) -> ExitClass {
     use crate::base::BaseError;
     match e {
         DiskError::Cache(CacheError::Io { .. }) => ExitClass::Other,
+        DiskError::Cache(CacheError::Unsafe { .. }) => ExitClass::Usage,
         DiskError::Base(BaseError::Registry(r)) => registry(r),
         _ => ExitClass::Input,
     }
@@ -321,6 +360,22 @@ mod tests {
             message: "m".into(),
         };
         assert_eq!(class(BuildError::Lock(download)), Network);
+        let conflict = ResolveError::NoSolution {
+            target: "t".into(),
+            explanation: "e".into(),
+        };
+        assert_eq!(class(BuildError::Lock(conflict.into())), Input);
+        let typo = ResolveError::NotFound {
+            name: "n".into(),
+            origin: "o".into(),
+            indexes: "i".into(),
+        };
+        assert_eq!(class(LockError::from(typo)), Input);
+        let write = LockWriteError {
+            path: "/nonexistent/pylock.toml".into(),
+            source: io_err(),
+        };
+        assert_eq!(class(BuildError::LockWrite(write)), Output);
         let ca = HttpError::CaCert {
             path: "/ca.pem".into(),
             detail: "d".into(),

@@ -19,9 +19,17 @@ use crate::registry::{Client, ClientOptions};
 use crate::ui::Reporter;
 use crate::{base, output, target, wheel};
 
+mod deps;
+mod hashes;
+mod lock;
 mod platform;
 mod platforms;
 mod publish;
+mod report;
+
+pub use report::{Report, SCHEMA as REPORT_SCHEMA};
+
+pub use lock::lock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -56,6 +64,8 @@ pub enum BuildError {
     AppDir(PathBuf),
     #[error(transparent)]
     Venv(#[from] crate::target::venv::VenvError),
+    #[error(transparent)]
+    LockWrite(#[from] crate::sources::lockfile::LockWriteError),
     /// The message of the `fs_err` cause names the wheel's path.
     #[error("reading wheel")]
     ReadWheel(#[source] std::io::Error),
@@ -72,6 +82,8 @@ impl From<crate::registry::RegistryError> for BuildError {
 pub struct Outcome {
     /// `REF@sha256:…` for every pushed reference.
     pub pushed: Vec<String>,
+    /// Everything `--json` and the summary line say.
+    pub report: Report,
 }
 
 pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
@@ -109,7 +121,8 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
     };
     let set = image_set(spec, app_layer.as_ref(), &client, &cache, ui)?;
     let pushed = publish::publish(spec, &set, &client, &cache, ui)?;
-    Ok(Outcome { pushed })
+    let report = report::report(&set, &pushed, ui);
+    Ok(Outcome { pushed, report })
 }
 
 /// The app directory and `COPY` instructions, walked into layer entries.

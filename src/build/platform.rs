@@ -1,26 +1,20 @@
 //! One platform's image: the base for that platform, the target detected
-//! from its files, the deps layer for the wheels that fit it, the shared
+//! from its files, the deps layers for the wheels that fit it, the shared
 //! app layer, and the config.
-
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Instant;
 
 use sha2::{Digest as _, Sha256};
 
+use super::deps::{deps_budget, deps_layers};
 use super::{layer_options, materialize, BuildError};
 use crate::cache::Cache;
 use crate::inputs::spec::{BaseSource, BuildSpec};
-use crate::layer::writer::{write_layer, LayerOptions};
 use crate::oci::{config, BlobSource, Image, ImageLayer, Layer, Platform};
 use crate::registry::Client;
 use crate::target::venv::Venv;
 use crate::ui::Reporter;
-use crate::{base, target, wheel};
-
-/// Bumped whenever the bytes pyko writes for the same inputs change, so a
-/// cached deps layer from an older pyko is never reused.
-const LAYER_FORMAT: &str = "pyko-deps-layer-v1";
+use crate::{base, target};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 pub(super) fn image(
     spec: &BuildSpec,
@@ -36,8 +30,7 @@ pub(super) fn image(
         BaseSource::Disk(d) => base::disk::resolve(d, platform, cache)?,
     };
     ui.debug(format!("base manifest {}", base.manifest_digest));
-    let base_blobs = materialize(client, &base.image.layers, cache)?;
-    let target = target::detect(&base.image.config, &base_blobs, &spec.target)?;
+    let target = base_target(&base, spec, client, cache, ui)?;
     let venv = spec
         .venv
         .as_deref()
@@ -52,27 +45,30 @@ pub(super) fn image(
     // Which wheels fit depends on the target, so they are chosen (and
     // downloaded, for lock inputs) per platform.
     let fetched = crate::sources::fetch_wheels(&spec.wheels, &target, cache, client.http(), ui)?;
-    let deps = deps_layer(
+    let budget = deps_budget(base.image.layers.len(), usize::from(app_layer.is_some()));
+    let deps = deps_layers(
         &fetched.wheels,
         fetched.requested.clone(),
         &target,
         venv.as_ref(),
         &layer_options(spec),
+        budget,
         cache,
         ui,
     )?;
 
     let mut image = base.image.clone();
-    let mut added = vec![(
-        deps.0.clone(),
-        // Names the scheme, not a wheel count: a wheel dir shared by several
-        // platforms must not change one platform's config digest.
-        format!("pyko: pip install into {}", target.scheme.purelib),
-    )];
-    image.layers.push(ImageLayer {
-        layer: deps.0,
-        source: BlobSource::File(deps.1),
-    });
+    let mut added = Vec::new();
+    for d in deps {
+        // History names the wheels installed for this platform (never the
+        // wheel dir's count: a dir shared by several platforms must not
+        // change one platform's config digest).
+        added.push((d.layer.clone(), d.history));
+        image.layers.push(ImageLayer {
+            layer: d.layer,
+            source: BlobSource::File(d.path),
+        });
+    }
     if let Some((layer, path)) = app_layer {
         // History names the app dir as `.`, as a Dockerfile's `COPY . .`
         // would: the checkout's path must not change the image digest.
@@ -91,63 +87,38 @@ pub(super) fn image(
     Ok(image)
 }
 
-/// The deps layer, from the cache when the wheels, target and options are
-/// unchanged (keyed by content, never by paths or mtimes, so CI caches
-/// survive fresh checkouts).
-fn deps_layer(
-    wheels: &[PathBuf],
-    requested: Option<Vec<String>>,
-    target: &target::PythonTarget,
-    venv: Option<&Venv>,
-    opts: &LayerOptions,
+/// Bumped when detection could answer differently for the same base.
+const TARGET_FORMAT: &str = "pyko-target-v2";
+
+/// The base's target, remembered per base manifest digest (and the flags
+/// that override detection): a warm build reads no base layer at all, and a
+/// push-only build downloads none (the push HEADs or mounts them instead).
+fn base_target(
+    base: &base::BaseImage,
+    spec: &BuildSpec,
+    client: &Client,
     cache: &Cache,
     ui: &Reporter,
-) -> Result<(Layer, PathBuf), BuildError> {
-    let mut key = Sha256::new();
-    key.update(LAYER_FORMAT);
-    key.update(format!("{target:?}\n{opts:?}\n{venv:?}\n"));
-    if let Some(names) = &requested {
-        key.update(format!("requested {names:?}\n"));
-    }
-    for w in wheels {
-        let file = fs_err::File::open(w).map_err(BuildError::ReadWheel)?;
-        let mut r = crate::oci::HashingReader::new(file);
-        std::io::copy(&mut r, &mut std::io::sink()).map_err(BuildError::ReadWheel)?;
-        let name = w.file_name().unwrap_or_default().to_string_lossy();
-        key.update(format!("{name} {}\n", r.finish().1));
-    }
-    let key = format!("deps-{}", hex::encode(key.finalize()));
-    if let Some(layer) = cache
+) -> Result<target::PythonTarget, BuildError> {
+    let stamp = format!(
+        "{TARGET_FORMAT}\n{}\n{:?}",
+        base.manifest_digest, spec.target
+    );
+    let key = format!("target-{}", hex::encode(Sha256::digest(stamp)));
+    if let Some(t) = cache
         .get_key(&key)
-        .and_then(|b| serde_json::from_slice::<Layer>(&b).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
     {
-        if let Some(path) = cache.get(&layer.digest, Some(layer.size)) {
-            ui.info(format!(
-                "deps layer {} (cached, {} wheels)",
-                layer.digest,
-                wheels.len()
-            ));
-            return Ok((layer, path));
-        }
+        ui.debug(format!("target of {} (cached)", base.manifest_digest));
+        return Ok(t);
     }
-    let started = Instant::now();
-    let installation = wheel::install(wheels, target, &wheel::InstallOptions { requested })?;
-    for w in &installation.warnings {
-        ui.info(format!("warning: {w}"));
-    }
-    let mut entries = installation.entries;
-    entries.extend(venv.map(|v| v.entries()).unwrap_or_default());
-    let n = entries.len();
-    let (layer, path) = write_layer(entries, opts, cache)?;
-    ui.info(format!(
-        "deps layer {}: {} wheels, {n} entries, {:.1} MB in {:.1}s",
-        layer.digest,
-        wheels.len(),
-        layer.size as f64 / 1e6,
-        started.elapsed().as_secs_f64()
-    ));
-    cache.put_key(&key, &serde_json::to_vec(&layer).expect("layer serializes"))?;
-    Ok((layer, path))
+    let base_blobs = materialize(client, &base.image.layers, cache)?;
+    let target = target::detect(&base.image.config, &base_blobs, &spec.target)?;
+    cache.put_key(
+        &key,
+        &serde_json::to_vec(&target).expect("target serializes"),
+    )?;
+    Ok(target)
 }
 
 fn config_changes(spec: &BuildSpec) -> config::ConfigChanges {

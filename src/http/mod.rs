@@ -15,6 +15,7 @@
 
 mod retry;
 mod tls;
+pub mod trace;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -81,6 +82,7 @@ impl HttpClient {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
             .use_preconfigured_tls(tls)
+            .redirect(redirect_policy())
             .build()
             .map_err(|e| HttpError::Setup(crate::error::chain(&e)))?;
         Ok(HttpClient {
@@ -150,8 +152,12 @@ impl HttpClient {
             let (client, req) = build(&self.client)?.build_split();
             let sent = req.and_then(|mut req| {
                 self.authorize(&mut req);
+                trace::request(&req);
                 client.execute(req)
             });
+            if let Ok(r) = &sent {
+                trace::response(r);
+            }
             let (failure, last) = match sent {
                 Ok(r) if is_transient(r.status()) => (
                     Failure::Transient {
@@ -199,6 +205,30 @@ fn read_pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, HttpError
         return Err(err("holds no PEM certificate".into()));
     }
     Ok(certs)
+}
+
+/// reqwest's own policy, except that it keeps Authorization on a redirect
+/// to the same host and port over plain http: that downgrade is refused.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let downgrade = attempt.previous().last().is_some_and(|prev| {
+            prev.scheme() == "https"
+                && attempt.url().scheme() == "http"
+                && prev.host_str() == attempt.url().host_str()
+                && prev.port_or_known_default() == attempt.url().port_or_known_default()
+        });
+        if downgrade {
+            let msg = format!(
+                "refusing a redirect from https to plain http on the same host and port ({}), which would send credentials in the clear",
+                attempt.url().origin().ascii_serialization()
+            );
+            attempt.error(msg)
+        } else if attempt.previous().len() >= 10 {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 #[cfg(test)]

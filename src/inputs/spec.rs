@@ -80,6 +80,47 @@ pub struct BuildSpec {
     pub copies: Option<crate::layer::copy::Copies>,
 }
 
+/// What `pyko lock` needs: the requirements, where each platform's target
+/// comes from (a base image, or flags alone), the index and where to write.
+#[derive(Clone, Debug)]
+pub struct LockSpec {
+    pub requirements: Vec<PathBuf>,
+    pub constraints: Vec<PathBuf>,
+    /// `--from`: each platform's target is detected from this base.
+    pub base: Option<BaseSource>,
+    /// `--python`: the target's version (overrides the base's).
+    pub python: Option<(u32, u32)>,
+    pub platforms: Vec<Platform>,
+    /// `--libc`, for a target without a base.
+    pub libc: crate::target::Libc,
+    /// `--index-url`, winning over the files' own.
+    pub index_url: Option<String>,
+    pub extra_index_urls: Vec<String>,
+    pub options: crate::sources::resolve::ResolveOptions,
+    pub registry: RegistryOptions,
+    /// `None` = no persistent cache (`--no-cache`).
+    pub cache_dir: Option<PathBuf>,
+    /// `-o`: the pylock.toml to write.
+    pub output: PathBuf,
+}
+
+/// `glibc-2.36` or `musl-1.2`.
+pub fn parse_libc(s: &str) -> Result<crate::target::Libc, String> {
+    use crate::target::Libc;
+    let bad = || format!("{s:?} is not a C library; write glibc-2.36 or musl-1.2");
+    let (family, version) = s.split_once('-').ok_or_else(bad)?;
+    let (major, minor) = version.split_once('.').ok_or_else(bad)?;
+    let (major, minor) = (
+        major.parse().map_err(|_| bad())?,
+        minor.parse().map_err(|_| bad())?,
+    );
+    match family {
+        "glibc" => Ok(Libc::Glibc { major, minor }),
+        "musl" => Ok(Libc::Musl { major, minor }),
+        _ => Err(bad()),
+    }
+}
+
 /// `linux/amd64`, `linux/arm/v7`.
 pub fn parse_platform(s: &str) -> Result<Platform, String> {
     let parts: Vec<&str> = s.split('/').collect();
@@ -153,5 +194,11 @@ mod tests {
             ("A".into(), "b=c".into())
         );
         assert!(parse_key_value("=x").is_err());
+        assert_eq!(
+            parse_libc("musl-1.2"),
+            Ok(crate::target::Libc::Musl { major: 1, minor: 2 })
+        );
+        assert!(parse_libc("glibc2.36").is_err());
+        assert!(parse_libc("bionic-1.0").is_err());
     }
 }

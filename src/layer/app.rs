@@ -1,13 +1,18 @@
 //! The application directory as layer entries: what `WORKDIR <workdir>` +
 //! `COPY . .` put in an image, `.dockerignore` included.
 //!
-//! Docker keeps permission bits of files and directories and copies
-//! symlinks as symlinks; so does this. Anything that cannot be copied
-//! faithfully (an unreadable file, a socket, a device) is an error naming
-//! it, never a silent skip: an image missing a file fails much later.
+//! Modes are recorded as git stores them, not as the checkout's umask left
+//! them: a regular file is 0644, or 0755 when its owner may execute it, and
+//! a directory is 0755. Two checkouts of one commit (umask 077 on one CI
+//! runner, 022 on another) then give one image, and a container running as
+//! a non-root user can read its own app. Docker's `COPY` would keep 0600;
+//! `COPY --chmod` still sets exact bits. Symlinks are copied as symlinks.
+//! Anything that cannot be copied faithfully (an unreadable file, a socket,
+//! a device) is an error naming it, never a silent skip: an image missing a
+//! file fails much later.
 
 use std::fs;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use super::dockerignore::{clean, DockerIgnore};
@@ -86,24 +91,51 @@ pub fn app_entries(
     Ok(entries)
 }
 
-/// One path on disk as a layer entry at `target`, owned by 0:0: its own
-/// permission bits, symlinks kept as symlinks, special files an error.
+/// One path on disk as a layer entry at `target`, owned by 0:0, with the
+/// mode git would give it (see [`git_mode`]), symlinks kept as symlinks,
+/// special files an error.
 pub(super) fn entry_for(path: &Path, target: String) -> Result<Entry, LayerError> {
-    let meta = fs::symlink_metadata(path).map_err(|error| LayerError::Unreadable {
+    let unreadable = |error| LayerError::Unreadable {
         path: path.to_path_buf(),
         error,
-    })?;
+    };
+    let mut meta = fs::symlink_metadata(path).map_err(unreadable)?;
+    // A tar entry named `.wh.*` is a whiteout: the runtime would delete a
+    // base file instead of adding this one, and no tar can say otherwise.
+    if target
+        .rsplit('/')
+        .next()
+        .is_some_and(|n| n.starts_with(".wh."))
+    {
+        return Err(LayerError::SpecialFile {
+            path: path.to_path_buf(),
+            kind: "file named `.wh.*` (container runtimes read that name as deleting a file)",
+        });
+    }
+    if meta.file_type().is_file() {
+        // Opened without following links and described by the open file:
+        // a file swapped for a symlink after the walk saw it is refused, not
+        // followed out of the directory.
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(
+                (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32,
+            )
+            .open(path)
+            .map_err(unreadable)?;
+        let now = f.metadata().map_err(unreadable)?;
+        if !now.is_file() || (now.dev(), now.ino()) != (meta.dev(), meta.ino()) {
+            return Err(unreadable(std::io::Error::other(
+                "it changed while being read (replaced by another file)",
+            )));
+        }
+        meta = now;
+    }
     let ft = meta.file_type();
-    let mode = meta.permissions().mode() & 0o7777;
+    let mode = git_mode(ft.is_dir(), meta.permissions().mode());
     let node = if ft.is_dir() {
         Node::Dir
     } else if ft.is_file() {
-        // Open now so a permission problem is reported here, with the
-        // path, rather than halfway through writing the layer.
-        fs::File::open(path).map_err(|error| LayerError::Unreadable {
-            path: path.to_path_buf(),
-            error,
-        })?;
         Node::File {
             size: meta.len(),
             contents: Box::new(DiskFile(path.to_path_buf())),
@@ -142,6 +174,17 @@ pub(super) fn entry_for(path: &Path, target: String) -> Result<Entry, LayerError
         node,
         owner: None,
     })
+}
+
+/// The mode git would check this out with: only the owner's execute bit of
+/// a file survives (as git's 100755 vs 100644); the umask, group/other bits
+/// and setuid/setgid/sticky do not.
+pub(super) fn git_mode(is_dir: bool, mode: u32) -> u32 {
+    if is_dir || mode & 0o100 != 0 {
+        0o755
+    } else {
+        0o644
+    }
 }
 
 #[cfg(test)]
@@ -213,11 +256,12 @@ mod tests {
                 s("srv/app/README.md", &len("README.md"), 0o644),
                 s("srv/app/app.py", &len("app.py"), 0o644),
                 s("srv/app/dangling", "l/nonexistent/target", 0o777),
-                s("srv/app/data/keep.csv", &len("data/keep.csv"), 0o640),
+                // 0640 and 0700 on disk: modes as git stores them.
+                s("srv/app/data/keep.csv", &len("data/keep.csv"), 0o644),
                 s("srv/app/docs", "d", 0o755),
                 // `*.md` matches at the root only, as in Docker.
                 s("srv/app/docs/a.md", &len("docs/a.md"), 0o644),
-                s("srv/app/empty", "d", 0o700),
+                s("srv/app/empty", "d", 0o755),
                 s("srv/app/link.py", "lapp.py", 0o777),
                 s("srv/app/pkg", "d", 0o755),
                 s("srv/app/pkg/__init__.py", &len("pkg/__init__.py"), 0o644),
@@ -228,6 +272,25 @@ mod tests {
         assert_eq!(owner("srv"), None);
         assert_eq!(owner("srv/app"), Some((1000, 1000)));
         assert_eq!(owner("srv/app/app.py"), Some((1000, 1000)));
+    }
+
+    #[test]
+    fn modes_are_gits_whatever_the_umask() {
+        for (disk, want) in [
+            (0o600, 0o644),
+            (0o640, 0o644),
+            (0o666, 0o644),
+            (0o700, 0o755),
+            (0o744, 0o755),
+            (0o4755, 0o755),
+            (0o500, 0o755),
+            (0o400, 0o644),
+        ] {
+            assert_eq!(git_mode(false, disk), want, "file {disk:o}");
+        }
+        for disk in [0o700, 0o755, 0o1777, 0o500] {
+            assert_eq!(git_mode(true, disk), 0o755, "dir {disk:o}");
+        }
     }
 
     #[test]

@@ -10,10 +10,10 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::dockerignore::{clean, DockerIgnore};
+use super::scope::resolve_in_context;
 use super::{Entry, LayerError, Node};
 
 /// One `COPY`/`ADD` instruction of local paths.
@@ -131,11 +131,19 @@ pub fn copy_entries(
                 format!("source {src:?} is outside the build context"),
             ));
         }
-        if !rel.is_empty() && ignore.excluded(&rel) {
-            return Err(fail(
-                op,
-                format!("source {src:?} is excluded by .dockerignore"),
-            ));
+        let written = rel;
+        let context = fs::canonicalize(context).map_err(|error| LayerError::Unreadable {
+            path: context.to_path_buf(),
+            error,
+        })?;
+        let rel = resolve_in_context(&context, &written).map_err(|m| fail(op, m))?;
+        for r in [&written, &rel] {
+            if !r.is_empty() && ignore.excluded(r) {
+                return Err(fail(
+                    op,
+                    format!("source {src:?} is excluded by .dockerignore ({r})"),
+                ));
+            }
         }
         let path = context.join(&rel);
         let meta = fs::metadata(&path).map_err(|e| {
@@ -146,11 +154,6 @@ pub fn copy_entries(
                     context.display()
                 ),
             )
-        })?;
-        // Top-level symlinks are followed, as Docker does.
-        let path = fs::canonicalize(&path).map_err(|error| LayerError::Unreadable {
-            path: path.clone(),
-            error,
         })?;
         if meta.is_dir() {
             let mut d = Entry::dir(dest.to_string(), op.mode.unwrap_or(0o755));
@@ -221,7 +224,7 @@ pub fn copy_entries(
                 return Err(fail(op, "cannot copy a file onto `/`".into()));
             }
             let mut e = super::app::entry_for(&path, target)?;
-            e.mode = op.mode.unwrap_or(meta.permissions().mode() & 0o7777);
+            e.mode = op.mode.unwrap_or(e.mode);
             e.owner = op.owner;
             out.push(e);
         }
@@ -232,6 +235,7 @@ pub fn copy_entries(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn context() -> tempfile::TempDir {
         let t = tempfile::tempdir().unwrap();
@@ -308,8 +312,9 @@ mod tests {
             summary(&got),
             vec![s("app/requirements.txt", "f16", 0o644, None)]
         );
+        // a.txt is 0600 on disk (a umask-077 checkout): git's 0644 in the image.
         let got = run(&t, &op(&["./a.txt"], "/etc/renamed.txt", false)).unwrap();
-        assert_eq!(summary(&got), vec![s("etc/renamed.txt", "f5", 0o600, None)]);
+        assert_eq!(summary(&got), vec![s("etc/renamed.txt", "f5", 0o644, None)]);
     }
 
     #[test]

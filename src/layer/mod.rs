@@ -14,6 +14,9 @@ pub mod copy;
 pub mod dockerignore;
 mod error;
 mod gzip;
+#[cfg(test)]
+mod hostile_tests;
+mod scope;
 mod tar;
 pub mod writer;
 
@@ -38,8 +41,13 @@ pub struct DiskFile(pub PathBuf);
 
 impl Contents for DiskFile {
     fn write_to(&self, out: &mut dyn io::Write) -> io::Result<()> {
-        // fs-err's File names the path in both open and read errors.
-        let mut f = fs_err::File::open(&self.0)?;
+        // fs-err's File names the path in both open and read errors; a
+        // file replaced by a symlink since it was listed is not followed.
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.read(true)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+        let mut f = fs_err::OpenOptions::from_options(opts).open(&self.0)?;
         io::copy(&mut f, out)?;
         Ok(())
     }

@@ -207,6 +207,14 @@ fn fetch_token(
         registry: registry.to_string(),
         detail,
     };
+    if let Some(c) = cred {
+        if let Some(why) = cleartext_realm(realm) {
+            return Err(fail(format!(
+                "{why}; pyko will not send the credentials from {} over it. Ask the registry's operator to serve the token endpoint over https",
+                c.source.display()
+            )));
+        }
+    }
     let mut query: Vec<(&str, &str)> = Vec::new();
     if let Some(s) = service {
         query.push(("service", s));
@@ -262,17 +270,52 @@ fn fetch_token(
         .or(r.access_token)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| fail("reply has no token".into()))?;
-    // Renew a little early so a token does not expire between check and use.
-    let life = r.expires_in.unwrap_or(60).max(10) - 5;
     Ok(Token {
         header: format!("Bearer {token}"),
-        expires: Instant::now() + Duration::from_secs(life),
+        expires: expiry(Instant::now(), r.expires_in),
     })
+}
+
+/// When a token stops being reused: renewed a little early so it does not
+/// expire between check and use, and capped at a day so a server's huge
+/// `expires_in` cannot overflow the clock.
+fn expiry(now: Instant, expires_in: Option<u64>) -> Instant {
+    let life = expires_in.unwrap_or(60).clamp(10, 86_400) - 5;
+    now + Duration::from_secs(life)
+}
+
+/// Why a token realm must not get a password: plain http to a host other
+/// than this machine. `None` when it may.
+fn cleartext_realm(realm: &str) -> Option<String> {
+    let url = reqwest::Url::parse(realm).ok()?;
+    if url.scheme() != "http" {
+        return None;
+    }
+    let loopback = super::scheme::plain_http_allowed(url.host_str()?, &[]);
+    (!loopback).then(|| format!("the token realm {realm} is plain http to another machine"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_never_go_to_a_cleartext_realm_elsewhere() {
+        assert!(cleartext_realm("http://auth.example.com/token").is_some());
+        assert!(cleartext_realm("http://10.0.0.5:5001/token").is_some());
+        assert!(cleartext_realm("http://127.0.0.1:5001/token").is_none());
+        assert!(cleartext_realm("http://localhost/token").is_none());
+        assert!(cleartext_realm("http://[::1]:80/token").is_none());
+        assert!(cleartext_realm("https://auth.example.com/token").is_none());
+    }
+
+    #[test]
+    fn huge_expires_in_does_not_overflow() {
+        let now = Instant::now();
+        assert!(expiry(now, Some(u64::MAX)) <= now + Duration::from_secs(86_400));
+        assert_eq!(expiry(now, Some(0)), now + Duration::from_secs(5));
+        assert_eq!(expiry(now, None), now + Duration::from_secs(55));
+    }
 
     #[test]
     fn parses_challenges() {

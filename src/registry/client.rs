@@ -88,7 +88,13 @@ impl Client {
         url: &str,
         build: &dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError>,
     ) -> Result<Response, RegistryError> {
-        let mut header = self.auth.header(&self.http, op.registry, &op.scopes)?;
+        // The registry's credentials go only to its own scheme, host and
+        // port: an upload Location may point anywhere.
+        let own = self.is_own_origin(op.registry, url);
+        let mut header = match own {
+            true => self.auth.header(&self.http, op.registry, &op.scopes)?,
+            false => None,
+        };
         let mut challenged = false;
         loop {
             let resp = self.http.send(
@@ -102,6 +108,17 @@ impl Client {
                 |e| self.unreachable(op.registry, url, &e),
             )?;
             match resp.status() {
+                StatusCode::UNAUTHORIZED if !own => {
+                    return Err(RegistryError::Protocol {
+                        registry: op.registry.to_string(),
+                        detail: format!(
+                            "{}: the registry sent us to {}, which is not its own address ({}), and that asked for credentials (HTTP 401); pyko sends the registry's credentials only to the registry itself. Configure the registry's public URL (distribution: http.host) to its own address",
+                            op.action,
+                            origin(url),
+                            origin(&self.base_url(op.registry)),
+                        ),
+                    })
+                }
                 StatusCode::UNAUTHORIZED if !challenged => {
                     challenged = true;
                     let www = resp
@@ -153,6 +170,11 @@ impl Client {
             .get(WWW_AUTHENTICATE)
             .and_then(|v| v.to_str().ok())
             .and_then(super::auth::insufficient_scope);
+        let resp_location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let mut body = Vec::new();
         let _ = std::io::Read::read_to_end(&mut std::io::Read::take(resp, 64 * 1024), &mut body);
         let codes = error_codes(&body);
@@ -193,6 +215,21 @@ impl Client {
                     hint,
                 }
             }
+            // The HTTP stack follows redirects it can; one it returns had a
+            // streamed body that cannot be sent twice.
+            300..=399 => {
+                let to = resp_location.unwrap_or_else(|| "no Location".into());
+                RegistryError::Status {
+                    action,
+                    registry,
+                    repository,
+                    status,
+                    codes,
+                    hint: format!(
+                        "The registry redirected this request to {to}, which pyko does not follow for uploads; push to the registry that the redirect names"
+                    ),
+                }
+            }
             _ => {
                 let hint = match status {
                     404 => "Check that the repository name, tag and digest are right",
@@ -209,6 +246,35 @@ impl Client {
                     hint: hint.into(),
                 }
             }
+        }
+    }
+}
+
+/// `scheme://host:port` of a URL, without path or query (an upload URL's
+/// query carries session state that does not belong in messages).
+pub(crate) fn origin(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!(
+            "{}://{}:{}",
+            u.scheme(),
+            u.host_str().unwrap_or_default(),
+            u.port_or_known_default().unwrap_or_default()
+        ),
+        Err(_) => "an unparsable URL".into(),
+    }
+}
+
+impl Client {
+    /// Whether `url` has the scheme, host and port of `registry`'s API.
+    pub(crate) fn is_own_origin(&self, registry: &str, url: &str) -> bool {
+        let parse = |u: &str| reqwest::Url::parse(u).ok();
+        match (parse(url), parse(&self.base_url(registry))) {
+            (Some(a), Some(b)) => {
+                a.scheme() == b.scheme()
+                    && a.host_str() == b.host_str()
+                    && a.port_or_known_default() == b.port_or_known_default()
+            }
+            _ => false,
         }
     }
 }

@@ -16,13 +16,16 @@ use crate::error::chain;
 use crate::http::HttpClient;
 use crate::oci::digest::{Digest, HashingReader, HashingWriter};
 use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
+use crate::sources::metadata::MetadataClient;
+use crate::sources::resolve::WithLocalWheels;
 use crate::target::PythonTarget;
+use crate::ui::progress::{self, Kind};
 use crate::ui::Reporter;
 use crate::wheel::{self, normalize_name, Tags, WheelFilename};
 
 use super::{
-    marker_environment, pylock, requirements, uvlock, Location, LockError, LockedWheel, Pin,
-    WheelInput,
+    index_source, marker_environment, pins_of, pylock, requirements, resolve_for, uvlock, Location,
+    LockError, LockedWheel, Pin, WheelInput,
 };
 
 /// How many packages are fetched at once: enough to hide per-request
@@ -61,10 +64,12 @@ pub fn fetch_wheels(
             local,
             index_url,
             extra_index_urls,
+            constraints,
+            options,
         } => {
             let reqs = match inline {
-                Some(text) => requirements::parse_str(file, text, &env)?,
-                None => requirements::parse(file, &env)?,
+                Some(text) => requirements::parse_str(file, text, constraints)?,
+                None => requirements::parse(std::slice::from_ref(file), constraints)?,
             };
             let primary = index_url
                 .clone()
@@ -75,8 +80,27 @@ pub fn fetch_wheels(
             urls.extend(reqs.extra_index_urls.iter().cloned());
             let mut dirs: Vec<PathBuf> = local.iter().cloned().collect();
             dirs.extend(reqs.find_links.iter().cloned());
-            let names = reqs.pins.iter().map(|p| p.name.clone()).collect();
-            (reqs.pins, urls, dirs, Some(names))
+            match reqs.pins(&env)? {
+                // Every line a full pin: built as compiled, nothing resolved.
+                Some(pins) => {
+                    let names = pins.iter().map(|p| p.name.clone()).collect();
+                    (pins, urls, dirs, Some(names))
+                }
+                None => {
+                    let index = IndexClient::new(&urls, http)?;
+                    let metadata = MetadataClient::new(http, cache);
+                    let request = reqs.request(options);
+                    let source = index_source(&index, &metadata);
+                    let mut local_wheels = Vec::new();
+                    for dir in &dirs {
+                        local_wheels.extend(wheel::find_wheels(dir)?);
+                    }
+                    let source = WithLocalWheels::new(&source, &local_wheels);
+                    let resolved = resolve_for(&request, &tags, &source, ui)?;
+                    let pins = pins_of(&resolved, &tags, |n| reqs.hashes_of(n));
+                    (pins, urls, dirs, Some(reqs.top_level_names()))
+                }
+            }
         }
         WheelInput::Lock { file, local } => {
             let text = std::fs::read_to_string(file).map_err(|source| LockError::Read {
@@ -282,13 +306,25 @@ fn download(
         message,
     };
     let parsed = Url::parse(url).map_err(|e| err(e.to_string()))?;
-    let mut resp = http.get(parsed).map_err(|e| err(chain(&e)))?;
-    if !resp.status().is_success() {
-        return Err(err(format!("HTTP {}", resp.status().as_u16())));
-    }
-    let tmp = cache.temp_file()?;
-    let mut w = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp));
-    std::io::copy(&mut resp, &mut w).map_err(|e| err(chain(&e)))?;
+    // A connection dropped mid-body is retried like one dropped before
+    // the answer (the HTTP stack's retries end when headers arrive).
+    let mut tries = 0;
+    let mut w = loop {
+        tries += 1;
+        let resp = http.get(parsed.clone()).map_err(|e| err(chain(&e)))?;
+        if !resp.status().is_success() {
+            return Err(err(format!("HTTP {}", resp.status().as_u16())));
+        }
+        let total = resp.content_length();
+        let mut resp = progress::bytes(Kind::Download, pin.name.clone(), total).reader(resp);
+        let tmp = cache.temp_file()?;
+        let mut w = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp));
+        match std::io::copy(&mut resp, &mut w) {
+            Ok(_) => break w,
+            Err(_) if tries < 3 => continue,
+            Err(e) => return Err(err(chain(&e))),
+        }
+    };
     w.flush().map_err(|e| err(e.to_string()))?;
     let (buf, digest, _) = w.finish();
     let tmp = buf.into_inner().map_err(|e| err(e.error().to_string()))?;

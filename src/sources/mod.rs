@@ -1,19 +1,23 @@
-//! Where the wheels come from when the user brings a pinned requirements
-//! file or a lock file instead of a wheel directory: parse it (`requirements`,
-//! `pylock`, `uvlock`), pick the best wheel for the *target* per pinned
-//! package, download it from the index or the lock's URL into the blob
-//! cache (verified by sha256), and hand the installer a directory of wheels
-//! with their real file names.
+//! Where the wheels come from when the user brings a requirements file or
+//! a lock file instead of a wheel directory: parse it (`requirements`,
+//! `pylock`, `uvlock`), resolve top-level requirements for the *target*
+//! (`resolve`, wired in by `resolving`), pick the best wheel per package,
+//! download it from the index or the lock's URL into the blob cache
+//! (verified by sha256), and hand the installer a directory of wheels with
+//! their real file names. `lockfile` writes what a resolution chose.
 
 mod fetch;
 pub mod index;
-// TODO(resolver): used once the resolver is wired in.
+pub mod lockfile;
+// `CoreMetadata::provides_extra` and `Resolved::files` are read by nothing
+// yet (extras are in the markers; a lock lists the chosen wheels).
 #[allow(dead_code)]
 pub mod metadata;
 pub mod pylock;
 pub mod requirements;
 #[allow(dead_code)]
 pub mod resolve;
+mod resolving;
 pub mod uvlock;
 
 use std::path::PathBuf;
@@ -26,9 +30,10 @@ use crate::sources::index::IndexError;
 use crate::wheel::{Tags, WheelError};
 
 pub use fetch::fetch_wheels;
+pub use resolving::{index_source, pins_of, resolve_for};
 
 /// What the user named as the source of the wheels.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum WheelInput {
     /// `--wheels DIR`: already resolved for the target.
     Dir(PathBuf),
@@ -43,6 +48,10 @@ pub enum WheelInput {
         local: Option<PathBuf>,
         index_url: Option<String>,
         extra_index_urls: Vec<String>,
+        /// `-c FILE`s from the command line (the file's own `-c` lines add).
+        constraints: Vec<PathBuf>,
+        /// `--pre`, `--exclude-newer` (a `--pre` line in the file adds).
+        options: resolve::ResolveOptions,
     },
     /// `--lock pylock.toml|uv.lock`.
     Lock {
@@ -112,6 +121,8 @@ pub enum LockError {
     HashMismatch(Box<HashMismatch>),
     #[error("downloading {url}: {message}")]
     Download { url: String, message: String },
+    #[error(transparent)]
+    Resolve(#[from] resolve::ResolveError),
 }
 
 /// Checks the local part of the input before any network access, so a typo
@@ -132,9 +143,21 @@ pub fn check_input(input: &WheelInput) -> Result<(), LockError> {
             }
             return Ok(());
         }
-        WheelInput::Requirements { file, local, .. } | WheelInput::Lock { file, local } => {
+        WheelInput::Requirements {
+            file,
+            local,
+            constraints,
+            ..
+        } => {
+            for c in constraints {
+                std::fs::metadata(c).map_err(|source| LockError::Read {
+                    path: c.clone(),
+                    source,
+                })?;
+            }
             (file, local)
         }
+        WheelInput::Lock { file, local } => (file, local),
     };
     if let Err(source) = std::fs::metadata(file) {
         return Err(LockError::Read {

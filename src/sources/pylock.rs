@@ -24,6 +24,18 @@ struct File {
     lock_version: Option<String>,
     #[serde(default)]
     packages: Vec<Package>,
+    tool: Option<Tool>,
+}
+
+/// `[tool.pyko]`, as `pyko lock` writes it.
+#[derive(Deserialize)]
+struct Tool {
+    pyko: Option<PykoTool>,
+}
+
+#[derive(Deserialize)]
+struct PykoTool {
+    requested: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +83,9 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
     let dir = file.parent().unwrap_or(Path::new("."));
     let mut pins = Vec::new();
     for p in lock.packages {
+        if let Some(why) = crate::wheel::invalid_project_name(&p.name) {
+            return Err(err(format!("package name {why}")));
+        }
         let origin = format!("{} [{}]", file.display(), p.name);
         if let Some(m) = &p.marker {
             let tree: MarkerTree = m
@@ -128,6 +143,9 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default(),
                 };
+                if let Some(why) = crate::wheel::unsafe_file_name(&filename) {
+                    return Err(err(format!("package {}: wheel file name {why}", p.name)));
+                }
                 Ok(LockedWheel {
                     filename,
                     location,
@@ -143,8 +161,16 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
             wheels,
         });
     }
-    // PEP 751 does not say which packages were asked for; all of them are.
-    let requested = Some(pins.iter().map(|p| p.name.clone()).collect());
+    // PEP 751 does not say which packages were asked for: `pyko lock`
+    // records it under [tool.pyko]; in any other lock, all of them are.
+    let requested = match lock.tool.and_then(|t| t.pyko).and_then(|p| p.requested) {
+        Some(names) => names
+            .iter()
+            .map(|n| crate::wheel::normalize_name(n))
+            .collect(),
+        None => pins.iter().map(|p| p.name.clone()).collect(),
+    };
+    let requested = Some(requested);
     Ok(Lock { pins, requested })
 }
 

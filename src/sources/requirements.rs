@@ -1,6 +1,8 @@
-//! pip's requirements file format, restricted to what a builder that is not
-//! a resolver can honour: every requirement pinned with `==`, optionally
-//! with `--hash` options, plus includes and index options.
+//! pip's requirements file format: PEP 508 requirements (names, ranges,
+//! extras, markers) with `--hash` options, `-r`/`-c` includes, index
+//! options and `--pre`. A file whose every requirement is a full `==` pin
+//! is installed as it is (no resolution, so what was compiled is what is
+//! built); anything else becomes a resolver [`Request`].
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -8,45 +10,143 @@ use std::str::FromStr;
 use pep440_rs::{Operator, Version};
 use pep508_rs::{MarkerEnvironment, Requirement, VersionOrUrl};
 
+use super::resolve::{Request, ResolveOptions, UserRequirement};
 use super::{LockError, Pin};
 
 /// Everything a requirements file (with its includes) says.
 #[derive(Debug, Default)]
 pub struct RequirementsFile {
-    pub pins: Vec<Pin>,
+    /// Top-level requirements in file order, markers not yet evaluated.
+    pub requirements: Vec<Line>,
+    /// `-c` files' requirements: they bound versions, never add packages.
+    pub constraints: Vec<Line>,
+    /// A `--pre` line.
+    pub pre: bool,
     pub index_url: Option<String>,
     pub extra_index_urls: Vec<String>,
     /// `-f`/`--find-links` directories (URLs are refused).
     pub find_links: Vec<PathBuf>,
 }
 
-const RESOLVER_HINT: &str = "pyko is not a resolver: pin it, e.g. with `pip-compile` / `uv pip compile --python-platform …`";
+/// One requirement as written, with where.
+#[derive(Clone, Debug)]
+pub struct Line {
+    pub requirement: Requirement,
+    /// `--hash=sha256:` values (hex).
+    pub hashes: Vec<String>,
+    pub file: PathBuf,
+    pub line: usize,
+    pub text: String,
+}
 
-/// Reads `path` and its `-r`/`-c` includes; requirements whose markers are
-/// false for `env` are dropped.
-pub fn parse(path: &Path, env: &MarkerEnvironment) -> Result<RequirementsFile, LockError> {
+impl Line {
+    fn origin(&self) -> String {
+        format!("{}:{}", self.file.display(), self.line)
+    }
+
+    /// The version of a full pin: one `==`/`===` specifier, no wildcard.
+    fn pinned(&self) -> Option<&Version> {
+        let Some(VersionOrUrl::VersionSpecifier(specs)) = &self.requirement.version_or_url else {
+            return None;
+        };
+        match specs.iter().collect::<Vec<_>>().as_slice() {
+            [s] if matches!(s.operator(), Operator::Equal | Operator::ExactEqual) => {
+                Some(s.version())
+            }
+            _ => None,
+        }
+    }
+}
+
+const BUILD_HINT: &str = "pyko installs wheels from an index and does not build yet: build a wheel (pip wheel) and pass its directory with --wheels, or name the package as it is on the index";
+
+impl RequirementsFile {
+    /// The pins when every requirement that applies to `env` is a full
+    /// `==` pin, else `None` (the file needs resolving).
+    pub fn pins(&self, env: &MarkerEnvironment) -> Result<Option<Vec<Pin>>, LockError> {
+        let mut pins: Vec<Pin> = Vec::new();
+        for l in &self.requirements {
+            if !l.requirement.marker.evaluate(env, &[]) {
+                continue;
+            }
+            let Some(version) = l.pinned() else {
+                return Ok(None);
+            };
+            push_pin(&mut pins, l, version.clone())?;
+        }
+        Ok(Some(pins))
+    }
+
+    /// What to resolve: every requirement (pins included, as `==`) and
+    /// constraint; `options` are the command line's, a `--pre` line adds.
+    pub fn request(&self, options: &ResolveOptions) -> Request {
+        let user = |l: &Line| UserRequirement {
+            requirement: l.requirement.clone(),
+            origin: l.origin(),
+        };
+        Request {
+            requirements: self.requirements.iter().map(user).collect(),
+            constraints: self.constraints.iter().map(user).collect(),
+            options: ResolveOptions {
+                pre: options.pre || self.pre,
+                ..options.clone()
+            },
+        }
+    }
+
+    /// The `--hash`es given for `name` (normalized) on any line.
+    pub fn hashes_of(&self, name: &str) -> Vec<String> {
+        self.requirements
+            .iter()
+            .filter(|l| crate::wheel::normalize_name(l.requirement.name.as_ref()) == name)
+            .flat_map(|l| l.hashes.iter().cloned())
+            .collect()
+    }
+
+    /// The top-level names (normalized), as pip marks them `REQUESTED`.
+    pub fn top_level_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .requirements
+            .iter()
+            .map(|l| crate::wheel::normalize_name(l.requirement.name.as_ref()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+/// Reads each of `files` and `constraints` (with their `-r`/`-c`
+/// includes) into one set, as pip does with several `-r`/`-c` options.
+pub fn parse(files: &[PathBuf], constraints: &[PathBuf]) -> Result<RequirementsFile, LockError> {
     let mut out = RequirementsFile::default();
-    let mut stack = Vec::new();
-    parse_into(path, env, false, &mut out, &mut stack)?;
+    for (list, is_constraint) in [(files, false), (constraints, true)] {
+        for f in list {
+            parse_into(f, is_constraint, &mut out, &mut Vec::new())?;
+        }
+    }
     Ok(out)
 }
 
-/// Parses requirements text (as if read from `path`); includes are resolved
-/// relative to `path`'s directory.
+/// Parses requirements text (as if read from `path`, e.g. a Dockerfile's
+/// `RUN pip install` words); includes are resolved relative to `path`'s
+/// directory. `constraints` are further `-c` files.
 pub fn parse_str(
     path: &Path,
     text: &str,
-    env: &MarkerEnvironment,
+    constraints: &[PathBuf],
 ) -> Result<RequirementsFile, LockError> {
     let mut out = RequirementsFile::default();
     let mut stack = vec![path.to_path_buf()];
-    parse_text(path, text, env, false, &mut out, &mut stack)?;
+    parse_text(path, text, false, &mut out, &mut stack)?;
+    for f in constraints {
+        parse_into(f, true, &mut out, &mut Vec::new())?;
+    }
     Ok(out)
 }
 
 fn parse_into(
     path: &Path,
-    env: &MarkerEnvironment,
     constraints: bool,
     out: &mut RequirementsFile,
     stack: &mut Vec<PathBuf>,
@@ -64,7 +164,7 @@ fn parse_into(
         source,
     })?;
     stack.push(path.to_path_buf());
-    parse_text(path, &text, env, constraints, out, stack)?;
+    parse_text(path, &text, constraints, out, stack)?;
     stack.pop();
     Ok(())
 }
@@ -124,7 +224,6 @@ fn option_value<'a>(line: &'a str, names: &[&str]) -> Option<&'a str> {
 fn parse_text(
     path: &Path,
     text: &str,
-    env: &MarkerEnvironment,
     constraints: bool,
     out: &mut RequirementsFile,
     stack: &mut Vec<PathBuf>,
@@ -141,7 +240,7 @@ fn parse_text(
             .map(|v| (v, constraints))
             .or(option_value(&line, &["-c", "--constraint"]).map(|v| (v, true)));
         if let Some((v, constraints)) = include {
-            match parse_into(&dir.join(v), env, constraints, out, stack) {
+            match parse_into(&dir.join(v), constraints, out, stack) {
                 Err(LockError::Read { path, source }) => {
                     return Err(err(format!("cannot read {}: {source}", path.display())))
                 }
@@ -168,101 +267,94 @@ fn parse_text(
         }
         if option_value(&line, &["-e", "--editable"]).is_some() {
             return Err(err(format!(
-                "editable installs need a build; {RESOLVER_HINT}, build a wheel and pin it"
+                "an editable install needs a build; {BUILD_HINT}"
             )));
         }
+        if line == "--pre" {
+            out.pre = true;
+            continue;
+        }
         if line.starts_with('-') {
-            // Options that change nothing when every requirement is pinned
-            // to a wheel.
+            // Options that change nothing when only wheels from an index
+            // are installed.
             const HARMLESS: &[&str] = &[
                 "--require-hashes",
                 "--no-index",
                 "--prefer-binary",
                 "--only-binary",
                 "--trusted-host",
-                "--pre",
                 "--no-binary=:none:",
                 "--use-feature",
             ];
             if HARMLESS.iter().any(|h| line.starts_with(h)) {
                 continue;
             }
-            return Err(err(
-                "this option is not supported by pyko; remove it or pin wheels another way".into(),
-            ));
+            return Err(err("this option is not supported by pyko; remove it".into()));
         }
         let (spec, hashes) = split_hashes(&line).map_err(err)?;
-        if constraints {
-            continue;
+        if looks_like_path(&spec) {
+            return Err(err(format!(
+                "a path or URL requirement needs a build (sdists are not supported yet); {BUILD_HINT}"
+            )));
         }
-        let req = Requirement::<pep508_rs::VerbatimUrl>::from_str(&spec)
+        check_name(&spec).map_err(err)?;
+        let requirement = Requirement::from_str(&spec)
             .map_err(|e| err(format!("not a valid requirement: {e}")))?;
-        if !req.marker.evaluate(env, &[]) {
-            continue;
+        if let Some(VersionOrUrl::Url(_)) = &requirement.version_or_url {
+            return Err(err(format!(
+                "a URL requirement (name @ URL) is not installed from an index; {BUILD_HINT}"
+            )));
         }
-        let version = match &req.version_or_url {
-            Some(VersionOrUrl::VersionSpecifier(specs)) => {
-                let specs: Vec<_> = specs.iter().collect();
-                match specs.as_slice() {
-                    [s] if matches!(s.operator(), Operator::Equal | Operator::ExactEqual) => {
-                        Some(s.version().clone())
-                    }
-                    _ => None,
-                }
-            }
-            Some(VersionOrUrl::Url(_)) => {
-                return Err(err(format!(
-                    "a URL requirement is not pinned to an index version; {RESOLVER_HINT}"
-                )))
-            }
-            None => None,
-        };
-        let Some(version) = version else {
-            return Err(err(format!("not pinned with ==; {RESOLVER_HINT}")));
-        };
-        push_pin(
-            out,
-            path,
-            number,
-            &line,
-            req.name.to_string(),
-            version,
+        let line = Line {
+            requirement,
             hashes,
-        )?;
+            file: path.to_path_buf(),
+            line: number,
+            text: line.clone(),
+        };
+        if constraints {
+            out.constraints.push(line);
+        } else {
+            out.requirements.push(line);
+        }
     }
     Ok(())
 }
 
-fn push_pin(
-    out: &mut RequirementsFile,
-    path: &Path,
-    number: usize,
-    line: &str,
-    name: String,
-    version: Version,
-    hashes: Vec<String>,
-) -> Result<(), LockError> {
+/// pip takes a line naming a local file or directory, or a bare URL, as
+/// that thing rather than as a project name.
+fn looks_like_path(spec: &str) -> bool {
+    let first = spec.split([' ', ';']).next().unwrap_or(spec);
+    first.starts_with(['.', '/', '~'])
+        || (first.contains("://") && !spec.contains(" @ "))
+        || [".whl", ".tar.gz", ".zip", ".tgz", ".tar.bz2"]
+            .iter()
+            .any(|ext| first.ends_with(ext))
+}
+
+fn push_pin(pins: &mut Vec<Pin>, l: &Line, version: Version) -> Result<(), LockError> {
+    let name = l.requirement.name.to_string();
     let normalized = crate::wheel::normalize_name(&name);
-    if let Some(prev) = out.pins.iter_mut().find(|p| p.name == normalized) {
+    if let Some(prev) = pins.iter_mut().find(|p| p.name == normalized) {
         if prev.version != version {
             return Err(LockError::Requirements {
-                file: path.to_path_buf(),
-                line: number,
-                text: line.to_string(),
+                file: l.file.clone(),
+                line: l.line,
+                text: l.text.clone(),
                 message: format!(
                     "{name} is pinned to {} at {}; pin it once",
                     prev.version, prev.origin
                 ),
             });
         }
-        prev.hashes.extend(hashes);
+        prev.hashes.extend(l.hashes.iter().cloned());
         return Ok(());
     }
-    out.pins.push(Pin {
+    pins.push(Pin {
         name: normalized,
         version,
-        hashes,
-        origin: format!("{}:{number}", path.display()),
+        hashes: l.hashes.clone(),
+        origin: l.origin(),
         wheels: Vec::new(),
     });
     Ok(())
@@ -312,3 +404,25 @@ fn split_hashes(line: &str) -> Result<(String, Vec<String>), String> {
     }
     Ok((spec.join(" "), hashes))
 }
+
+/// pep508_rs 0.9 panics on a name that ends in `.`, `-` or `_` before an
+/// operator (`u0.==1`; found by the fuzzer), so the name is checked first.
+fn check_name(spec: &str) -> Result<(), String> {
+    let name: &str = spec
+        .trim_start()
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+        .next()
+        .unwrap_or("");
+    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let well_formed = edge_ok(name.chars().next()) && edge_ok(name.chars().last());
+    if !name.is_empty() && !well_formed {
+        return Err(format!(
+            "not a valid requirement: project name {name:?} must start and end with a letter or digit"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "requirements_tests.rs"]
+mod tests;

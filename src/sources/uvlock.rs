@@ -129,6 +129,9 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
         if is_root(p) {
             continue;
         }
+        if let Some(why) = crate::wheel::invalid_project_name(&p.name) {
+            return Err(err(format!("package name {why}")));
+        }
         let origin = format!("{} [{}]", file.display(), p.name);
         let version = p
             .version
@@ -165,6 +168,9 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
                     Location::Url(u) => last_segment(u),
                     Location::Path(p) => last_segment(&p.to_string_lossy()),
                 });
+                if let Some(why) = crate::wheel::unsafe_file_name(&filename) {
+                    return Err(err(format!("package {}: wheel file name {why}", p.name)));
+                }
                 let sha256 = match &w.hash {
                     Some(h) => Some(
                         h.strip_prefix("sha256:")

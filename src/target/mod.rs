@@ -14,7 +14,7 @@ pub mod venv;
 use scan::{scan_layer, Found};
 
 /// The C library of the image, which decides manylinux vs musllinux tags.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Libc {
     Glibc { major: u32, minor: u32 },
     Musl { major: u32, minor: u32 },
@@ -31,7 +31,7 @@ impl std::fmt::Display for Libc {
 
 /// Absolute in-image directories that pip's install scheme maps to
 /// (`sysconfig.get_paths()` for the target interpreter).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Scheme {
     pub purelib: String,
     pub platlib: String,
@@ -43,7 +43,8 @@ pub struct Scheme {
 }
 
 /// Everything the installer needs to know about the interpreter in the image.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// Serializable so a build can remember it per base manifest digest.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct PythonTarget {
     pub major: u32,
     pub minor: u32,

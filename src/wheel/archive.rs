@@ -44,6 +44,17 @@ pub fn open(wheel: &Path) -> Result<(SharedArchive, Vec<Member>), WheelError> {
         error,
     };
     let mut archive = ZipArchive::new(file).map_err(zip_err)?;
+    // The zip crate keeps only the last of several entries of one name, so
+    // the check on names below cannot see them; its raw count can.
+    if archive.metadata().has_duplicate_names() {
+        return Err(WheelError::Invalid {
+            wheel: wheel.to_path_buf(),
+            message: "its central directory lists a member name twice, so what gets installed \
+                      is ambiguous (a second copy can hide from tools that read the first); \
+                      rebuild the wheel"
+                .into(),
+        });
+    }
     let mut members = Vec::new();
     let mut seen = HashSet::new();
     for index in 0..archive.len() {
@@ -104,6 +115,8 @@ pub fn check_path(wheel: &Path, path: &str) -> Result<(), WheelError> {
         Some("contains a `..` component")
     } else if path.split('/').any(|c| c.is_empty() || c == ".") {
         Some("contains an empty or `.` component")
+    } else if path.split('/').any(|c| c.starts_with(".wh.")) {
+        Some("a `.wh.` whiteout name, which container runtimes read as deleting files from the layers below")
     } else {
         None
     };
@@ -121,24 +134,47 @@ fn io_error(wheel: &Path, path: &str, e: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("{}: {path}: {e}", wheel.display()))
 }
 
-/// Reads a member whole; only for the small files planning needs.
+/// The most [`read_member`] holds in memory. METADATA, RECORD, WHEEL,
+/// entry_points.txt and `#!python` scripts of real wheels are far smaller;
+/// a member declaring (or inflating to) more is a zip bomb aimed at memory.
+pub const MEMBER_READ_LIMIT: u64 = 32 << 20;
+
+/// Reads a member whole; only for the small files planning needs, and never
+/// more than [`MEMBER_READ_LIMIT`] whatever the archive declares.
 pub fn read_member(
     archive: &SharedArchive,
     wheel: &Path,
     member: &Member,
 ) -> Result<Vec<u8>, WheelError> {
+    let too_big = |what: String| {
+        WheelError::Invalid {
+        wheel: wheel.to_path_buf(),
+        message: format!(
+            "{} {what}, more than the {} MiB pyko reads of such a file; the wheel is broken or hostile",
+            member.name,
+            MEMBER_READ_LIMIT >> 20
+        ),
+    }
+    };
+    if member.size > MEMBER_READ_LIMIT {
+        return Err(too_big(format!("declares {} bytes", member.size)));
+    }
     let mut archive = archive.lock().unwrap_or_else(|e| e.into_inner());
     let zip_err = |error| WheelError::Zip {
         wheel: wheel.to_path_buf(),
         error,
     };
-    let mut file = archive.by_index(member.index).map_err(zip_err)?;
+    let file = archive.by_index(member.index).map_err(zip_err)?;
     let mut bytes = Vec::with_capacity(member.size.min(1 << 20) as usize);
-    file.read_to_end(&mut bytes)
+    file.take(MEMBER_READ_LIMIT + 1)
+        .read_to_end(&mut bytes)
         .map_err(|e| WheelError::Invalid {
             wheel: wheel.to_path_buf(),
             message: format!("cannot read {}: {e}; download the wheel again", member.name),
         })?;
+    if bytes.len() as u64 > MEMBER_READ_LIMIT {
+        return Err(too_big("inflates beyond its declared size".into()));
+    }
     Ok(bytes)
 }
 

@@ -75,6 +75,28 @@ pub fn normalize_name(name: &str) -> String {
     out
 }
 
+/// Why `name` is not a project name by the PEP 508 grammar (letters,
+/// digits, `.`, `_`, `-`, starting and ending with a letter or digit);
+/// `None` when it is. Lock files and indexes are input: a name such as
+/// `../../x` must never reach a path or URL.
+pub fn invalid_project_name(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("an empty string is not a project name".into());
+    }
+    name.parse::<pep508_rs::PackageName>()
+        .err()
+        .map(|e| format!("{name:?} is not a valid project name ({e})"))
+}
+
+/// Why `file_name` (from a lock or an index page) cannot be used as the name
+/// of a file in a directory: a path separator, a NUL, or a leading dot (`.`,
+/// `..`, hidden files) would put it somewhere else. `None` when it can.
+pub fn unsafe_file_name(file_name: &str) -> Option<String> {
+    let bad =
+        file_name.is_empty() || file_name.starts_with('.') || file_name.contains(['/', '\\', '\0']);
+    bad.then(|| format!("{file_name:?} is not a plain file name"))
+}
+
 /// The archive suffixes of source distributions pip would build from.
 const SDIST_SUFFIXES: &[&str] = &[".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar"];
 
@@ -97,6 +119,9 @@ impl FromStr for WheelFilename {
             name: file_name.to_string(),
             reason: reason.to_string(),
         };
+        if let Some(why) = unsafe_file_name(file_name) {
+            return Err(bad(&why));
+        }
         let stem = file_name
             .strip_suffix(".whl")
             .ok_or_else(|| bad("it does not end in .whl"))?;
@@ -143,6 +168,31 @@ impl fmt::Display for WheelFilename {
             write!(f, "-{}{}", b.number, b.rest)?;
         }
         write!(f, "-{}.whl", self.tag_string())
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn hostile_names_are_refused() {
+        for bad in ["../../x", "x/y", "-x", "x-", "", "a b", "x\0"] {
+            assert!(invalid_project_name(bad).is_some(), "{bad:?}");
+        }
+        for good in ["x", "Flask", "zope.interface", "typing_extensions", "a-b"] {
+            assert_eq!(invalid_project_name(good), None, "{good}");
+        }
+        for bad in [
+            "../../x-1.0-py3-none-any.whl",
+            "x-1.0-py3-none-a/../../b.whl",
+            ".x-1.0-py3-none-any.whl",
+            "..",
+        ] {
+            assert!(unsafe_file_name(bad).is_some(), "{bad:?}");
+            assert!(bad.parse::<WheelFilename>().is_err(), "{bad:?}");
+        }
+        assert_eq!(unsafe_file_name("x-1.0-py3-none-any.whl"), None);
     }
 }
 

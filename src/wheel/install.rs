@@ -4,6 +4,7 @@
 //! spec's steps), refuse two wheels writing one path, and check that the set
 //! is complete for the target (`check`).
 
+use crate::ui::progress::{self, Kind};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -30,6 +31,9 @@ pub struct Distribution {
     pub name: String,
     pub version: String,
     pub wheel: PathBuf,
+    /// Where this wheel's entries sit in [`Installation::entries`], so a
+    /// caller can put each wheel (or group of wheels) in a layer of its own.
+    pub entries: std::ops::Range<usize>,
 }
 
 pub fn install(
@@ -49,7 +53,9 @@ pub fn install(
     let mut owners: HashMap<String, PathBuf> = HashMap::new();
     let mut distributions = Vec::new();
     let mut metadatas = Vec::new();
+    let progress = progress::bytes(Kind::Install, "wheels", Some(chosen.len() as u64));
     for (wheel, filename) in chosen {
+        progress.inc(1);
         let is_requested = requested
             .as_ref()
             .is_none_or(|r| r.contains(&filename.normalized_name()));
@@ -63,11 +69,13 @@ pub fn install(
                 });
             }
         }
+        let start = entries.len();
         entries.extend(planned.entries);
         distributions.push(Distribution {
             name: planned.metadata.name.clone(),
             version: planned.metadata.version.clone(),
             wheel,
+            entries: start..entries.len(),
         });
         metadatas.push(planned.metadata);
     }

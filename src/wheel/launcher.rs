@@ -56,6 +56,9 @@ fn parse_entry(name: &str, value: &str) -> Result<EntryPoint, String> {
     {
         return Err("the script name must be a plain file name".into());
     }
+    if name.starts_with(".wh.") {
+        return Err("a `.wh.` script name is a whiteout, which container runtimes read as deleting files from the layers below".into());
+    }
     // Extras (`[x]`) only mattered to pkg_resources; pip ignores them.
     let target = match value.find('[') {
         Some(i) if value.ends_with(']') => value[..i].trim_end(),

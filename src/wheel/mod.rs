@@ -18,6 +18,8 @@ mod dir;
 mod dist_info;
 mod error;
 mod filename;
+#[cfg(test)]
+mod hostile_tests;
 mod install;
 mod launcher;
 mod metadata;
@@ -29,7 +31,13 @@ mod tags;
 pub use check::marker_environment;
 pub use dir::find_wheels;
 pub use error::{IncompatibleWheel, WheelError};
-pub use filename::{normalize_name, parse_sdist, WheelFilename};
+pub use filename::{
+    invalid_project_name, normalize_name, parse_sdist, unsafe_file_name, WheelFilename,
+};
 pub use install::{install, InstallOptions, Installation};
 pub use select::best_wheel;
 pub use tags::Tags;
+
+// For the fuzz targets (`crate::fuzzing`).
+pub(crate) use metadata::{parse_metadata, parse_wheel_file};
+pub(crate) use record::parse as parse_record;

@@ -109,7 +109,8 @@ fn copy_add_chown_chmod_land_in_the_app_layer() {
         ("app/static", (7, 7, 0o755, 'd')),
         ("app/static/logo.svg", (7, 7, 0o644, 'f')),
         ("dest", (0, 0, 0o755, 'd')),
-        ("dest/a.txt", (0, 0, 0o600, 'f')),
+        // 0600 on disk; the image has git's mode (umask-proof).
+        ("dest/a.txt", (0, 0, 0o644, 'f')),
         ("dest/b.txt", (0, 0, 0o644, 'f')),
         ("etc", (0, 0, 0o755, 'd')),
         ("etc/app", (0, 0, 0o755, 'd')),

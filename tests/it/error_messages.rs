@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use crate::common::fixtures::{self, Flavour};
+use crate::common::index::IndexServer;
 use crate::common::registry::free_port;
 use crate::common::run::pyko;
 
@@ -195,4 +196,186 @@ fn proxy_from_env_and_no_proxy() {
     let e = check(4, &run("127.0.0.1"), tmp.path());
     assert!(e.contains("Connection refused"), "{e}");
     assert!(seen.lock().unwrap().is_empty());
+}
+
+/// A tiny pure-Python wheel `name-version` whose METADATA requires
+/// `requires`, with a correct RECORD.
+pub fn tiny_wheel(dir: &Path, name: &str, version: &str, requires: &[&str]) -> std::path::PathBuf {
+    tiny_wheel_tagged(dir, name, version, requires, "py3-none-any")
+}
+
+/// [`tiny_wheel`] with the wheel tag `tag` (e.g. for one platform only).
+pub fn tiny_wheel_tagged(
+    dir: &Path,
+    name: &str,
+    version: &str,
+    requires: &[&str],
+    tag: &str,
+) -> std::path::PathBuf {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    use std::io::Write as _;
+    let module = name.replace('-', "_");
+    let info = format!("{module}-{version}.dist-info");
+    let mut metadata = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n");
+    for r in requires {
+        metadata.push_str(&format!("Requires-Dist: {r}\n"));
+    }
+    let files = [
+        (
+            format!("{module}/__init__.py"),
+            format!("V = {version:?}\n"),
+        ),
+        (format!("{info}/METADATA"), metadata),
+        (
+            format!("{info}/WHEEL"),
+            format!("Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n"),
+        ),
+    ];
+    let path = dir.join(format!("{module}-{version}-{tag}.whl"));
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    let mut record = String::new();
+    for (name, body) in &files {
+        zip.start_file(name.as_str(), opts).unwrap();
+        zip.write_all(body.as_bytes()).unwrap();
+        let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(body.as_bytes()));
+        record.push_str(&format!("{name},sha256={hash},{}\n", body.len()));
+    }
+    record.push_str(&format!("{info}/RECORD,,\n"));
+    zip.start_file(format!("{info}/RECORD"), opts).unwrap();
+    zip.write_all(record.as_bytes()).unwrap();
+    zip.finish().unwrap();
+    path
+}
+
+/// An index of tiny wheels where `app-web` 2.0 needs `helper<1` and 1.0
+/// needs `helper>=1` (both helpers exist), for conflicts and typos.
+fn tiny_index(dir: &Path) -> IndexServer {
+    let wheels = dir.join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    let list = [
+        tiny_wheel(&wheels, "app-web", "1.0", &["helper>=1"]),
+        tiny_wheel(&wheels, "app-web", "2.0", &["helper<1"]),
+        tiny_wheel(&wheels, "helper", "0.5", &[]),
+        tiny_wheel(&wheels, "helper", "1.2", &[]),
+    ];
+    IndexServer::start(&list, true)
+}
+
+/// Runs `pyko lock` on `requirements` against the tiny index, writing into
+/// `out/`; asserts `code` and that `out/` stays empty.
+fn lock_fails(requirements: &str, tmp: &Path) -> String {
+    let index = tiny_index(tmp);
+    let req = tmp.join("requirements.txt");
+    std::fs::write(&req, requirements).unwrap();
+    let out_dir = tmp.join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let lock = out_dir.join("pylock.toml");
+    let e = fails_with(
+        3,
+        &[
+            "lock",
+            "-r",
+            req.to_str().unwrap(),
+            "--python",
+            "3.11",
+            "--platform",
+            "linux/amd64",
+            "--index-url",
+            &index.url,
+            "-o",
+            lock.to_str().unwrap(),
+        ],
+        tmp,
+    );
+    let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().collect();
+    assert!(left.is_empty(), "nothing written on failure: {left:?}");
+    e
+}
+
+/// app-web 2.0 needs helper<1 and the app needs helper>=1; app-web 1.0
+/// needs helper>=1 too, but the app also asks for app-web>=2: no answer.
+#[test]
+fn resolution_conflict_exits_3_with_the_explanation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = lock_fails("app-web>=2\nhelper>=1\n", tmp.path());
+    for named in ["app-web", "helper", "2.0"] {
+        assert!(e.contains(named), "{named}: {e}");
+    }
+    insta::assert_snapshot!("resolve_conflict", e);
+}
+
+#[test]
+fn misspelt_project_exits_3_naming_it_and_the_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = lock_fails("helper\napp-wbe\n", tmp.path());
+    assert!(e.contains("app-wbe"), "{e}");
+    assert!(e.contains("requirements.txt:2"), "{e}");
+    insta::assert_snapshot!("resolve_not_found", e);
+}
+
+/// The same refusal from `pyko build`, before any image is written.
+#[test]
+fn build_with_a_misspelt_requirement_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = tiny_index(tmp.path());
+    let req = tmp.path().join("requirements.txt");
+    std::fs::write(&req, "app-wbe>=1\n").unwrap();
+    let out_dir = tmp.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let from = format!(
+        "oci-layout:{}:latest",
+        fixtures::base_layout(Flavour::Slim).display()
+    );
+    let e = fails_with(
+        3,
+        &[
+            "build",
+            "--from",
+            &from,
+            "-r",
+            req.to_str().unwrap(),
+            "--index-url",
+            &index.url,
+            "--tarball",
+            out_dir.join("app.tar").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(e.contains("app-wbe"), "{e}");
+    let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn bad_resolver_flags_exit_3_naming_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let req = tmp.path().join("requirements.txt");
+    std::fs::write(&req, "helper\n").unwrap();
+    let req = req.to_str().unwrap();
+    let e = fails_with(
+        3,
+        &[
+            "lock",
+            "-r",
+            req,
+            "--python",
+            "3.11",
+            "--exclude-newer",
+            "June 1st",
+        ],
+        tmp.path(),
+    );
+    insta::assert_snapshot!("lock_bad_exclude_newer", e);
+    let e = fails_with(
+        3,
+        &["lock", "-r", req, "--python", "3.11", "--libc", "glibc2.36"],
+        tmp.path(),
+    );
+    assert!(e.contains("--libc \"glibc2.36\""), "{e}");
+    // Neither --from nor --python: clap's usage error.
+    let e = fails_with(2, &["lock", "-r", req], tmp.path());
+    assert!(e.contains("--from <IMAGE>|--python <X.Y>"), "{e}");
 }

@@ -324,13 +324,14 @@ fn bad_pins_and_hashes_fail_naming_the_file_and_line() {
     assert!(err.contains("idna==3.20"), "{err}");
     assert!(err.contains("hash mismatch"), "{err}");
 
+    // Unpinned lines resolve now; a URL requirement needs a build.
     let err = fail(
-        "unpinned.txt",
-        "# comment\nidna==3.20\nnumpy>=2 ; python_version >= '3'\n",
+        "url.txt",
+        "# comment\nidna==3.20\nnumpy @ https://example.invalid/numpy.whl ; python_version >= '3'\n",
     );
-    assert!(err.contains("unpinned.txt:3"), "{err}");
-    assert!(err.contains("numpy>=2"), "{err}");
-    assert!(err.contains("pyko is not a resolver"), "{err}");
+    assert!(err.contains("url.txt:3"), "{err}");
+    assert!(err.contains("numpy @"), "{err}");
+    assert!(err.contains("URL requirement"), "{err}");
 
     let err = fail("editable.txt", "idna==3.20\n-e ./src\n");
     assert!(err.contains("editable.txt:2"), "{err}");

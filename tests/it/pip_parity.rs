@@ -1,7 +1,9 @@
-//! pyko's deps layer against what the image's own pip writes for the same
+//! pyko's deps layers against what the image's own pip writes for the same
 //! real wheels (the example app's 39), on both test base images, and the
 //! built image actually working: every top-level module imports and every
-//! console script answers `--help`.
+//! console script answers `--help`. The deps layers are those `pyko build`
+//! writes (a layer per big wheel, the small ones grouped), merged in order
+//! as a container runtime stacks them.
 //!
 //! pip is the pip the Slim image ships (22.3.1, from its `ensurepip`
 //! bundle); the Debian image has no pip, so the same pip wheel is copied in
@@ -24,10 +26,8 @@ use std::sync::OnceLock;
 
 use crate::common::fixtures::{self, Flavour};
 use flate2::read::MultiGzDecoder;
-use pyko::Cache;
 use pyko::InstallOptions;
 use pyko::PythonTarget;
-use pyko::{write_layer, LayerOptions};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -143,8 +143,8 @@ fn clean(p: &str) -> String {
 
 struct PykoLayer {
     target: PythonTarget,
-    /// The gzip layer blob as `pyko build` writes it.
-    blob: PathBuf,
+    /// The deps layer blobs `pyko build` wrote, bottom to top.
+    blobs: Vec<PathBuf>,
     tree: Tree,
     /// `(name, version)` of every installed distribution.
     dists: Vec<(String, String)>,
@@ -176,21 +176,60 @@ fn pyko_layer(f: Flavour) -> &'static PykoLayer {
             .map(|d| (d.name.clone(), d.version.clone()))
             .collect();
         let dir = tempfile::Builder::new()
-            .prefix("pyko-parity-cache-")
+            .prefix("pyko-parity-")
             .tempdir()
             .unwrap();
-        let cache = Cache::open(dir.path()).unwrap();
-        let (_, blob) =
-            write_layer(inst.entries, &LayerOptions::default(), &cache).expect("write deps layer");
-        let tree = read_layer(&blob);
+        let blobs = built_deps_layers(f, dir.path());
+        assert!(blobs.len() > 1, "per-wheel layers: {blobs:?}");
+        let mut tree = Tree::new();
+        for b in &blobs {
+            for (path, node) in read_layer(b) {
+                if let Some(old) = tree.insert(path.clone(), node.clone()) {
+                    assert!(
+                        old.kind == Kind::Dir && old == node,
+                        "/{path} in two deps layers: {old:?} then {node:?}"
+                    );
+                }
+            }
+        }
         PykoLayer {
             target,
-            blob,
+            blobs,
             tree,
             dists,
             _cache: dir,
         }
     })
+}
+
+/// `pyko build` of the wheelhouse (no app) onto the base of `f`, as an OCI
+/// layout in `dir`; returns the blobs of the layers it added.
+fn built_deps_layers(f: Flavour, dir: &Path) -> Vec<PathBuf> {
+    let base_layout = fixtures::base_layout(f);
+    let layout = dir.join("layout");
+    let out = crate::common::run::pyko_cmd(&dir.join("cache"))
+        .arg("build")
+        .arg("--from")
+        .arg(format!(
+            "oci-layout:{}:{}",
+            base_layout.display(),
+            fixtures::BASE_TAG
+        ))
+        .arg("--wheels")
+        .arg(fixtures::wheelhouse())
+        .arg("--oci-layout")
+        .arg(&layout)
+        .output()
+        .expect("run pyko");
+    assert!(
+        out.status.success(),
+        "pyko build failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let base = read_base(&base_layout).layers.len();
+    let mut layers = read_base(&layout).layers;
+    layers.drain(..base);
+    layers
 }
 
 fn read_layer(blob: &Path) -> Tree {
@@ -622,7 +661,9 @@ fn check_image(
 fn built_image_works(f: Flavour) {
     let pyko = pyko_layer(f);
     let rootfs = fixtures::unpack_oci(&fixtures::base_layout(f), fixtures::BASE_TAG);
-    apply_layer(rootfs.path(), &pyko.blob);
+    for b in &pyko.blobs {
+        apply_layer(rootfs.path(), b);
+    }
     check_image(&rootfs, &pyko.target.interpreter, &pyko.target, &pyko.dists);
 }
 

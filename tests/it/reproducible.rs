@@ -1,20 +1,20 @@
 //! Reproducible images and the cache, as CI sees them: two fresh checkouts
-//! of the same app (different mtimes, creation order and inodes) and two
-//! different caches give the same manifest digest; an app-only change
+//! of the same app (different mtimes, creation order, inodes and umask) and
+//! two different caches give the same manifest digest; an app-only change
 //! rebuilds and uploads only the app layer, the config and the manifest.
 //!
-//! The umask is deliberately not varied: Docker's `COPY` keeps permission
-//! bits, so a checkout with other modes *is* a different image (pyko must
-//! record the modes, as `tests/it/layer.rs` checks). What must not matter is
-//! everything else the filesystem remembers: mtimes, atimes, ctimes, inode
-//! and directory order.
+//! Modes are recorded as git stores them (0644, 0755 when the owner may
+//! execute, directories 0755), so a checkout made with umask 077 is the same
+//! image as one made with 022, and a non-root user can read the app. What
+//! must not matter either is everything else the filesystem remembers:
+//! mtimes, atimes, ctimes, inode and directory order.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::fixtures::{self, Flavour};
 use crate::common::registry::Registry;
-use crate::common::run::pyko;
+use crate::common::run::{pyko, pyko_cmd};
 
 fn ok(out: &Output) -> (String, String) {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -180,4 +180,128 @@ fn same_inputs_same_digest_and_app_change_rebuilds_only_the_app_layer() {
     assert_eq!(posts.len(), 2, "upload sessions: {posts:#?}");
     let manifest_puts = requests(&log, log_before, "PUT", "/manifests/");
     assert_eq!(manifest_puts, vec!["/v2/demo/app/manifests/c".to_string()]);
+}
+
+fn sh(script: &str, args: &[&Path]) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg("sh")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `git clone` of `repo` into `dest` under `umask`, without the `.git`
+/// directory (its index records inodes and times, which no image wants).
+fn checkout(umask: &str, repo: &Path, dest: &Path) {
+    sh(
+        &format!("umask {umask} && git clone -q \"$1\" \"$2\" && rm -rf \"$2/.git\""),
+        &[repo, dest],
+    );
+}
+
+fn manifest_digest(layout: &Path) -> String {
+    let idx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    idx["manifests"][0]["digest"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn umask_077_and_022_checkouts_give_one_image_readable_by_uid_1000() {
+    fixtures::require_tool("git");
+    let tmp = tempfile::tempdir().unwrap();
+    // A repository of the example app plus a package directory and an
+    // executable script, so directory and execute bits are both exercised.
+    let repo = tmp.path().join("repo");
+    copy_plain(&fixtures::example_app(), &repo);
+    std::fs::create_dir(repo.join("pkg")).unwrap();
+    std::fs::write(repo.join("pkg/__init__.py"), "VALUE = 42\n").unwrap();
+    std::fs::write(repo.join("run.sh"), "#!/bin/sh\necho run\n").unwrap();
+    sh(
+        "cd \"$1\" && chmod 755 run.sh && git init -q && git add -A && \
+         git -c user.name=t -c user.email=t@t commit -qm app",
+        &[&repo],
+    );
+    let (strict, usual) = (tmp.path().join("umask-077"), tmp.path().join("umask-022"));
+    checkout("077", &repo, &strict);
+    checkout("022", &repo, &usual);
+    let mode = |p: &Path| {
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions())
+            & 0o777
+    };
+    assert_eq!(mode(&strict.join("app.py")), 0o600, "the umask took effect");
+    assert_eq!(mode(&strict.join("pkg")), 0o700);
+    assert_eq!(mode(&usual.join("app.py")), 0o644);
+
+    // A few small wheels keep the image small enough to unpack quickly.
+    let wheels = tmp.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    for p in std::fs::read_dir(fixtures::wheelhouse()).unwrap() {
+        let p = p.unwrap().path();
+        let n = p.file_name().unwrap().to_string_lossy().into_owned();
+        if n.starts_with("packaging-") || n.starts_with("idna-") {
+            std::fs::copy(&p, wheels.join(n)).unwrap();
+        }
+    }
+    let base = format!(
+        "oci-layout:{}:{}",
+        fixtures::base_layout(Flavour::Slim).display(),
+        fixtures::BASE_TAG
+    );
+    let build = |app: &Path, name: &str| {
+        let layout = tmp.path().join(format!("layout-{name}"));
+        let out = pyko_cmd(&tmp.path().join(format!("cache-{name}")))
+            .args(["build", "--from", &base, "--wheels"])
+            .arg(&wheels)
+            .arg("--app")
+            .arg(app)
+            .args(["--cmd", "python3 app.py", "--oci-layout"])
+            .arg(&layout)
+            .args(["--tag", "app"])
+            .output()
+            .unwrap();
+        ok(&out);
+        layout
+    };
+    let (l1, l2) = (build(&strict, "077"), build(&usual, "022"));
+    assert_eq!(
+        manifest_digest(&l1),
+        manifest_digest(&l2),
+        "umask 077 and 022 checkouts must give one image"
+    );
+
+    // `--user 1000`: the app, as a non-root user with no group in common
+    // with root, reads its files and lists its directories.
+    let rootfs = fixtures::unpack_oci(&l1, "app");
+    let app = rootfs.path().join("app");
+    assert_eq!(mode(&app.join("app.py")), 0o644);
+    assert_eq!(mode(&app.join("pkg")), 0o755);
+    assert_eq!(mode(&app.join("pkg/__init__.py")), 0o644);
+    assert_eq!(mode(&app.join("run.sh")), 0o755);
+    let out = Command::new(fixtures::require_tool("chroot"))
+        .arg("--userspec=1000:1000")
+        .arg(rootfs.path())
+        .args([
+            "/bin/sh",
+            "-c",
+            "cd /app && cat app.py requirements.txt >/dev/null && ls pkg && \
+             PYTHONDONTWRITEBYTECODE=1 python3 -c 'import pkg; print(pkg.VALUE)' && ./run.sh",
+        ])
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "uid 1000 in the image: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout, "__init__.py\n42\nrun\n");
 }

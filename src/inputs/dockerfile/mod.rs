@@ -1,8 +1,9 @@
 //! A Dockerfile front end for the one-stage Python Dockerfile users already
 //! have: its instructions become `BuildSpec` defaults (explicit flags win).
-//! pyko runs nothing, so the only RUN it honours is `pip install` of pinned
-//! requirements, turned into the requirements input; anything else fails
-//! with the line and what to do instead.
+//! pyko runs nothing, so the only RUN it honours is `pip install` of
+//! requirements, turned into the requirements input (resolved for the
+//! target unless fully pinned); anything else fails with the line and
+//! what to do instead.
 
 use std::path::{Path, PathBuf};
 

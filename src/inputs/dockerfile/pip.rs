@@ -1,5 +1,7 @@
-//! The one RUN pyko honours: `pip install` of requirements, translated into
-//! requirements lines for the wheel input instead of being run.
+//! The one RUN pyko honours: `pip install` of requirements (files, names,
+//! ranges, extras; pinned or not), translated into requirements lines for
+//! the wheel input instead of being run: what pip would resolve, pyko
+//! resolves for the image's target.
 
 use std::path::Path;
 
@@ -41,6 +43,11 @@ pub(super) fn pip_install(
                 let dir = std::path::absolute(context).unwrap_or_else(|_| context.to_path_buf());
                 lines.push(format!("-r {}", dir.join(v).display()))
             }
+            "-c" | "--constraint" => {
+                let v = value()?;
+                lines.push(format!("-c {}", context.join(v).display()))
+            }
+            "--pre" => lines.push("--pre".into()),
             "-i" | "--index-url" => index = Some(value()?),
             "--extra-index-url" => lines.push(format!("--extra-index-url {}", value()?)),
             // Options that change how pip runs, not what gets installed.
@@ -52,7 +59,8 @@ pub(super) fn pip_install(
             | "--disable-pip-version-check"
             | "--no-warn-script-location"
             | "--root-user-action"
-            | "--no-compile" => {
+            | "--no-compile"
+            | "--prefer-binary" => {
                 if opt == "--root-user-action" && inline.is_none() {
                     it.next();
                 }
@@ -61,7 +69,10 @@ pub(super) fn pip_install(
             _ => lines.push(a),
         }
     }
-    if lines.is_empty() {
+    if lines
+        .iter()
+        .all(|l| l.starts_with("-c ") || l.starts_with("--"))
+    {
         return Err("pip install without requirements".into());
     }
     Ok((lines, index))
@@ -85,7 +96,23 @@ mod tests {
                 Some("http://i/".to_string())
             )
         );
+        assert_eq!(
+            pip_install(
+                "pip install --pre streamlit 'flask[async]>=2,<4' -c c.txt --extra-index-url=http://x/",
+                ctx
+            )
+            .unwrap()
+            .0,
+            [
+                "--pre",
+                "streamlit",
+                "flask[async]>=2,<4",
+                "-c /c/c.txt",
+                "--extra-index-url http://x/"
+            ]
+        );
         assert!(pip_install("pip install", ctx).is_err());
+        assert!(pip_install("pip install --pre -c c.txt", ctx).is_err());
         assert!(pip_install("pip install -e .", ctx)
             .unwrap_err()
             .contains("-e"));

@@ -19,7 +19,10 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<CoreMetadata, MetadataError> 
         std::str::from_utf8(bytes).map_err(|e| bad(format!("METADATA is not UTF-8 ({e})")))?;
     let mut headers: Vec<(String, String, usize)> = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
+        // Only an empty line ends the headers: a folded License keeps its
+        // paragraphs with whitespace-only lines (altair's does), as
+        // Python's email parser reads them.
+        if line.is_empty() {
             break;
         }
         if line.starts_with([' ', '\t']) {
@@ -120,6 +123,13 @@ Name: body\r
             .unwrap()
             .contains("extra == 'docs'"));
         assert_eq!(m.provides_extra, ["docs", "tests-extra"]);
+    }
+
+    #[test]
+    fn a_whitespace_only_continuation_is_no_end_of_headers() {
+        let text = "Name: a\nVersion: 1\nLicense: MIT\n        \n        more\nRequires-Dist: b\n";
+        let m = parse(text.as_bytes(), "a.whl").unwrap();
+        assert_eq!(m.requires_dist.len(), 1);
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub struct RegistryOptions {
     pub tls: bool,
     /// Raw YAML for the `auth:` section (e.g. token auth); overrides `basic`.
     pub auth_yaml: Option<String>,
+    /// `http.host`: the address the registry writes into the URLs it hands
+    /// out (upload `Location`s); `{port}` is replaced by its port.
+    pub public_url: Option<String>,
 }
 
 pub struct Registry {
@@ -90,10 +93,15 @@ impl Registry {
                 d.display()
             );
         }
+        let public = opts
+            .public_url
+            .as_ref()
+            .map(|u| format!("  host: {}\n", u.replace("{port}", &port.to_string())))
+            .unwrap_or_default();
         let config = format!(
             "version: 0.1\nlog: {{level: info, accesslog: {{disabled: false}}}}\n\
              storage:\n  filesystem: {{rootdirectory: {}/data}}\n  delete: {{enabled: true}}\n\
-             http:\n  addr: {host}\n{tls}{auth}",
+             http:\n  addr: {host}\n{public}{tls}{auth}",
             d.display()
         );
         std::fs::write(d.join("config.yml"), config).unwrap();

@@ -1,71 +1,18 @@
-//! Command-line flags, parsed to plain data by clap and then validated into
-//! a `BuildSpec` (the `inputs` stage). Nothing here does any work.
+//! `pyko build`'s flags and their validation into a `BuildSpec`, with a
+//! Dockerfile (`--file`) giving the defaults.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
+use super::resolve::ResolveFlags;
+use super::{command, each, flag, reference, FlagError};
 use crate::inputs::dockerfile::{self, Dockerfile};
 use crate::inputs::spec::{self, BuildSpec, Outputs, RegistryOptions, TarballDest};
 use crate::layer::copy::Copies;
-use crate::oci::config::{parse_port, Command};
-use crate::oci::reference::Reference;
+use crate::oci::config::parse_port;
 use crate::sources::WheelInput;
 use crate::target::{self, Overrides};
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "pyko",
-    version,
-    about = "Build OCI images for Python apps without a daemon"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Cmd,
-    /// Print what each step does (to stderr).
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
-    /// Print nothing but errors and the pushed references.
-    #[arg(short, long, global = true)]
-    pub quiet: bool,
-}
-
-// Parsed once per run; boxing BuildArgs would only add noise.
-#[allow(clippy::large_enum_variant)]
-#[derive(Subcommand, Debug)]
-pub enum Cmd {
-    /// Build an image from a base image, a wheel directory and an app directory.
-    Build(BuildArgs),
-    /// Log in to a registry: checks the credentials, then stores them in
-    /// Docker's config.json ($DOCKER_CONFIG, else ~/.docker), like docker login.
-    Login(LoginArgs),
-    /// Remove a registry's credentials from Docker's config.json.
-    Logout(LogoutArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct LoginArgs {
-    /// Registry host[:port] (docker.io for Docker Hub).
-    pub registry: String,
-    #[arg(short, long)]
-    pub username: String,
-    /// Read the password (or token) from stdin; required, since a password
-    /// on the command line is visible to every user of the machine.
-    #[arg(long)]
-    pub password_stdin: bool,
-    /// Reach the registry over plain http.
-    #[arg(long = "insecure-registry")]
-    pub insecure: bool,
-    /// Extra CA certificate (PEM) to trust for the registry.
-    #[arg(long = "ca-cert", value_name = "FILE")]
-    pub ca_certs: Vec<PathBuf>,
-}
-
-#[derive(Args, Debug)]
-pub struct LogoutArgs {
-    /// Registry host[:port].
-    pub registry: String,
-}
 
 #[derive(Args, Debug)]
 pub struct BuildArgs {
@@ -88,8 +35,9 @@ pub struct BuildArgs {
     /// With --requirements or --lock: a local source looked at before the index.
     #[arg(long, value_name = "DIR", required_unless_present_any = ["requirements", "lock", "file"])]
     pub wheels: Option<PathBuf>,
-    /// Pinned requirements file (name==version, optional --hash); the wheels
-    /// for the target are downloaded from the index.
+    /// Requirements file (pip's format): resolved for the target against
+    /// the index, unless every line is a full `==` pin (then installed as
+    /// pinned); the wheels are downloaded and verified.
     #[arg(long, short = 'r', value_name = "FILE", conflicts_with = "lock")]
     pub requirements: Option<PathBuf>,
     /// Lock file: PEP 751 pylock.toml (or pylock.*.toml) or uv.lock.
@@ -164,45 +112,10 @@ pub struct BuildArgs {
     /// Use no persistent cache at all.
     #[arg(long)]
     pub no_cache: bool,
-}
-
-/// The flags that failed validation, named as the user typed them.
-#[derive(Debug, thiserror::Error)]
-#[error("{flag} {message}")]
-pub struct FlagError {
-    pub flag: &'static str,
-    pub message: String,
-}
-
-fn flag(flag: &'static str) -> impl Fn(String) -> FlagError {
-    move |message| FlagError { flag, message }
-}
-
-fn reference(flag_name: &'static str, s: &str) -> Result<Reference, FlagError> {
-    s.parse::<Reference>().map_err(|e| FlagError {
-        flag: flag_name,
-        message: format!("{s:?}: {e}"),
-    })
-}
-
-/// Each value parsed by `parse`; a flag given more than once gives many.
-fn each<T>(
-    values: &[String],
-    flag_name: &'static str,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Result<Vec<T>, FlagError> {
-    values
-        .iter()
-        .map(|v| parse(v))
-        .collect::<Result<_, _>>()
-        .map_err(flag(flag_name))
-}
-
-fn command(value: Option<&str>, flag_name: &'static str) -> Result<Option<Command>, FlagError> {
-    value
-        .map(spec::parse_command)
-        .transpose()
-        .map_err(flag(flag_name))
+    #[command(flatten)]
+    pub resolve: ResolveFlags,
+    #[command(flatten)]
+    pub report: crate::inputs::commands::ReportArgs,
 }
 
 impl BuildArgs {
@@ -288,6 +201,8 @@ impl BuildArgs {
             Some(disk) => spec::BaseSource::Disk(disk.map_err(flag("--from"))?),
             None => spec::BaseSource::Registry(reference("--from", &from)?),
         };
+        let options = self.resolve.options()?;
+        let constraints = self.resolve.constraints;
         let wheels = match (self.requirements, self.lock) {
             (None, None) if df.requirements.is_some() && self.wheels.is_none() => {
                 WheelInput::Requirements {
@@ -296,6 +211,8 @@ impl BuildArgs {
                     local: None,
                     index_url: index_url.or_else(uv_index_url),
                     extra_index_urls: self.extra_index_url,
+                    constraints,
+                    options,
                 }
             }
             (Some(file), _) => WheelInput::Requirements {
@@ -304,6 +221,8 @@ impl BuildArgs {
                 local: self.wheels,
                 index_url: index_url.or_else(uv_index_url),
                 extra_index_urls: self.extra_index_url,
+                constraints,
+                options,
             },
             (None, Some(file)) => WheelInput::Lock {
                 file,

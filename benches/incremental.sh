@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Issue 14's targets, old pyko vs new, in the same run on the same machine:
+# the example app (39 wheels) onto the python:3.11-slim look-alike, pushed to
+# a local registry with its access log on. Per binary, with its own cache:
+#   cold           first build + push
+#   no-change      the same build again
+#   app-only       one line of app.py changed
+#   one-pin        itsdangerous re-pinned (2.2.0 -> 2.2.0.post1, same files)
+# Prints wall seconds and, from the registry log, blob uploads (PUT) and
+# base-layer downloads (GET) per step.
+#   bash benches/incremental.sh OLD_PYKO NEW_PYKO   (binaries to compare)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+old=${1:?old pyko binary}; new=${2:?new pyko binary}
+layout=$(bash tests/fixtures/base-images.sh slim | tail -n1)
+wheels=$(bash tests/fixtures/wheels.sh | tail -n1)
+work=$(mktemp -d /tmp/pyko-incr.XXXXXX)
+trap 'kill $reg_pid 2>/dev/null; rm -rf $work' EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+reg=127.0.0.1:$port
+printf 'version: 0.1\nlog: {level: error, accesslog: {disabled: false}}\nstorage: {filesystem: {rootdirectory: %s/reg}}\nhttp: {addr: %s}\n' "$work" "$reg" > "$work/reg.yml"
+docker-registry serve "$work/reg.yml" >"$work/reg.log" 2>&1 & reg_pid=$!
+for _ in $(seq 100); do curl -fs "http://$reg/v2/" >/dev/null && break; sleep 0.1; done
+skopeo copy --all --quiet --dest-tls-verify=false "oci:$layout:latest" "docker://$reg/library/python:3.11-slim"
+base_layers=$(skopeo inspect --tls-verify=false --raw "docker://$reg/library/python:3.11-slim" | python3 -c '
+import json,sys; m=json.load(sys.stdin); print(len(m.get("layers") or []))')
+
+# The re-pinned wheelhouse: same files, new version, new sha256.
+mkdir "$work/wheels2"
+cp "$wheels"/*.whl "$work/wheels2/" && rm "$work/wheels2"/itsdangerous-*.whl
+python3 - "$wheels"/itsdangerous-2.2.0-py3-none-any.whl "$work/wheels2/itsdangerous-2.2.0.post1-py3-none-any.whl" <<'PY'
+import base64, hashlib, sys, zipfile
+old, new = "itsdangerous-2.2.0.dist-info/", "itsdangerous-2.2.0.post1.dist-info/"
+files = {}
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for n in z.namelist():
+        d = z.read(n)
+        if n == old + "METADATA":
+            d = d.replace(b"Version: 2.2.0\n", b"Version: 2.2.0.post1\n", 1)
+        files[new + n[len(old):] if n.startswith(old) else n] = d
+rows = [f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}"
+        for n, d in files.items() if n != new + "RECORD"]
+files[new + "RECORD"] = ("\n".join(rows + [new + "RECORD,,"]) + "\n").encode()
+with zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED) as z:
+    for n, d in files.items():
+        z.writestr(n, d)
+PY
+
+step() { # label bin cache wheels app dest
+    local label=$1 bin=$2 cache=$3 wh=$4 app=$5 dest=$6 mark
+    mark=$(wc -c < "$work/reg.log")
+    local t0=$(date +%s.%N)
+    PYKO_CACHE_DIR=$cache "$bin" build --from "$reg/library/python:3.11-slim" --wheels "$wh" \
+        --app "$app" --port 8501 --cmd 'streamlit run app.py' --push "$reg/$dest" \
+        >"$work/out" 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+    local t1=$(date +%s.%N)
+    local puts gets
+    puts=$(tail -c +$((mark + 1)) "$work/reg.log" | grep -c '"PUT /v2/[^ ]*/blobs/uploads/' || true)
+    gets=$(tail -c +$((mark + 1)) "$work/reg.log" | grep -c '"GET /v2/library/python/blobs/' || true)
+    printf '%-4s %-10s %6.2f s   blob PUTs %2d   GETs from base repo %2d\n' \
+        "$label" "$7" "$(echo "$t1 - $t0" | bc)" "$puts" "$gets"
+}
+echo "== $(nproc) cores; base has $base_layers layers (0 = index); old=$old new=$new"
+for which in old new; do
+    bin=${!which}
+    cp -r examples/diabetes "$work/app-$which"
+    c=$work/cache-$which
+    step "$which" "$bin" "$c" "$wheels" "$work/app-$which" "bench/$which:cold" cold
+    step "$which" "$bin" "$c" "$wheels" "$work/app-$which" "bench/$which:same" no-change
+    echo "# changed" >> "$work/app-$which/app.py"
+    step "$which" "$bin" "$c" "$wheels" "$work/app-$which" "bench/$which:app" app-only
+    step "$which" "$bin" "$c" "$work/wheels2" "$work/app-$which" "bench/$which:pin" one-pin
+    grep -h "deps layer" "$work/err" | sed 's/^/       /' | head -20
+done

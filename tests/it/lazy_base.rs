@@ -1,0 +1,116 @@
+//! A push-only build leaves the base where it is: once the target of a base
+//! manifest is known (cached by its digest), no base layer blob is read or
+//! downloaded, even when the blobs are gone from the local cache; the push finds it (HEAD) or mounts it from the base's
+//! repository. The registry's access log is the witness.
+
+use std::path::Path;
+
+use crate::common::fixtures::{self, Flavour};
+use crate::common::registry::Registry;
+use crate::common::run::pyko;
+
+fn push(reg: &Registry, base: &str, wheels: &Path, cache: &Path, dest: &str) -> String {
+    let out = pyko(
+        &[
+            "build",
+            "--from",
+            base,
+            "--wheels",
+            wheels.to_str().unwrap(),
+            "--app",
+            fixtures::example_app().to_str().unwrap(),
+            "--push",
+            &format!("{}/{dest}", reg.host),
+        ],
+        cache,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "pyko: {stderr}");
+    stderr
+}
+
+/// Access-log request lines (`METHOD path`) after byte `from`.
+fn requests(log: &str, from: usize) -> Vec<String> {
+    log[from..]
+        .lines()
+        .filter_map(|l| {
+            let start = l
+                .find("\"GET /v2/")
+                .or_else(|| l.find("\"HEAD /v2/"))
+                .or_else(|| l.find("\"POST /v2/"))
+                .or_else(|| l.find("\"PUT /v2/"))?;
+            let mut it = l[start + 1..].split(' ');
+            Some(format!("{} {}", it.next()?, it.next()?))
+        })
+        .collect()
+}
+
+#[test]
+fn warm_push_downloads_no_base_layer_and_mounts_across_repositories() {
+    let reg = Registry::start();
+    let base = fixtures::push_base(&reg, Flavour::Slim, "library/python:3.11-test");
+    let tmp = tempfile::tempdir().unwrap();
+    let wheels = tmp.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    for p in std::fs::read_dir(fixtures::wheelhouse()).unwrap() {
+        let p = p.unwrap().path();
+        let n = p.file_name().unwrap().to_string_lossy().into_owned();
+        if n.starts_with("packaging-") {
+            std::fs::copy(&p, wheels.join(n)).unwrap();
+        }
+    }
+    let cache = tmp.path().join("cache");
+    // First build: the target must be detected, so the base is read once.
+    let mark = reg.log().len();
+    push(&reg, &base, &wheels, &cache, "demo/app:1");
+    let first = requests(&reg.log(), mark);
+    // The base's layers: all of ours but the deps layer (one wheel) and
+    // the app layer.
+    let m = fixtures::inspect_raw(&reg, &format!("{}/demo/app:1", reg.host));
+    let layers: Vec<String> = m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_string())
+        .collect();
+    let base_layers = &layers[..layers.len() - 2];
+    assert!(!base_layers.is_empty());
+    for d in base_layers {
+        assert!(
+            first
+                .iter()
+                .any(|r| r.starts_with("GET ") && r.ends_with(d.as_str())),
+            "detection reads base layer {d}: {first:#?}"
+        );
+        // Gone from the cache: reading it again would mean downloading it
+        // again, which the log would show.
+        let blob = cache
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"));
+        std::fs::remove_file(&blob).unwrap();
+    }
+
+    // Warm builds, to another repository (mount) and to the same one
+    // (HEAD): no blob of any repository is downloaded.
+    for dest in ["other/app:2", "demo/app:3"] {
+        let mark = reg.log().len();
+        push(&reg, &base, &wheels, &cache, dest);
+        let reqs = requests(&reg.log(), mark);
+        let gets: Vec<&String> = reqs
+            .iter()
+            .filter(|r| {
+                r.starts_with("GET ") && base_layers.iter().any(|d| r.ends_with(d.as_str()))
+            })
+            .collect();
+        assert!(gets.is_empty(), "{dest}: base layer downloads {gets:#?}");
+        if dest.starts_with("other/") {
+            let mounts: Vec<&String> = reqs
+                .iter()
+                .filter(|r| {
+                    r.starts_with("POST /v2/other/app/blobs/uploads/") && r.contains("from=library")
+                })
+                .collect();
+            assert!(!mounts.is_empty(), "base layers mounted: {reqs:#?}");
+        }
+    }
+}
