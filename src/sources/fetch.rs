@@ -120,7 +120,7 @@ pub fn fetch_wheels(
             )
         }
     };
-    let index = if pins.iter().any(|p| p.wheels.is_empty()) {
+    let index = if pins.iter().any(|p| p.wheels.is_empty() && !p.sdist_only) {
         Some(IndexClient::new(&index_urls, http)?)
     } else {
         None
@@ -162,6 +162,12 @@ pub fn fetch_wheels(
                 let r = fetch_one(pin, &tags, index.as_ref(), http, &local_wheels, cache);
                 match &r {
                     Ok((filename, path, how)) => {
+                        if pin.sdist_only {
+                            ui.warn(format!(
+                                "{}=={} ({}): the lock lists only an sdist; using your wheel {} from --wheels, whose hash cannot be checked against the lock",
+                                pin.name, pin.version, pin.origin, path.display()
+                            ));
+                        }
                         let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
                         ui.info(format!(
@@ -240,6 +246,26 @@ fn fetch_one(
                 .into_owned()
         })
         .collect();
+    if pin.sdist_only {
+        // The lock's hashes are the sdist's, so a built wheel cannot match
+        // them: the caller says so on stderr.
+        return match select_wheel(tags, pin, &local_names) {
+            Ok(i) => Ok((local_names[i].clone(), local[i].clone(), "local, unhashed")),
+            Err(_) => Err(LockError::Package {
+                name: pin.name.clone(),
+                version: pin.version.to_string(),
+                origin: pin.origin.clone(),
+                message: format!(
+                    "the lock lists only an sdist, and {} no wheel of it that fits CPython {} (best tag {}): build one (`pip wheel --no-deps {}=={}`) into a directory and pass it with --wheels DIR",
+                    if local.is_empty() { "without --wheels DIR there is" } else { "--wheels DIR has" },
+                    tags.python_version(),
+                    tags.best(),
+                    pin.name,
+                    pin.version,
+                ),
+            }),
+        };
+    }
     if let Ok(i) = select_wheel(tags, pin, &local_names) {
         let actual = sha256_file(&local[i])?;
         check_hash(pin, &actual, &local[i].display().to_string())?;

@@ -356,6 +356,7 @@ fn push_pin(pins: &mut Vec<Pin>, l: &Line, version: Version) -> Result<(), LockE
         hashes: l.hashes.clone(),
         origin: l.origin(),
         wheels: Vec::new(),
+        sdist_only: false,
     });
     Ok(())
 }

@@ -61,6 +61,7 @@ pub fn pins_of(
                 },
                 sha256: r.wheel.sha256.clone(),
             }],
+            sdist_only: false,
         })
         .collect()
 }

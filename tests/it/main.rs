@@ -33,6 +33,7 @@ mod pip_parity;
 mod registry;
 mod reproducible;
 mod resolve;
+mod sdist_only_lock;
 mod security;
 mod unprivileged;
 mod wheel;
