@@ -113,3 +113,57 @@ fn a_users_wheel_stands_for_an_sdist_only_lock_entry() {
         "0.16.0 3.20 /usr/local/lib/python3.11/site-packages/h11/__init__.py"
     );
 }
+
+/// The same for `-r`: the index has only an sdist of h11, and the user's
+/// wheel of that version fills it.
+#[test]
+fn a_users_wheel_stands_for_an_sdist_only_index_version() {
+    use crate::common::index::IndexServer;
+    let dir = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(&[wheel("idna-3.20-")], false);
+    let h11_dir = server.root.join("simple/h11");
+    std::fs::create_dir_all(&h11_dir).unwrap();
+    std::fs::write(server.root.join("files/h11-0.16.0.tar.gz"), b"never built").unwrap();
+    std::fs::write(
+        h11_dir.join("index.html"),
+        "<a href=\"../../files/h11-0.16.0.tar.gz\">h11-0.16.0.tar.gz</a>",
+    )
+    .unwrap();
+    let req = dir.path().join("requirements.txt");
+    std::fs::write(&req, "h11==0.16.0\nidna==3.20\n").unwrap();
+    let mine = dir.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    let h11 = wheel("h11-0.16.0-");
+    std::fs::copy(&h11, mine.join(h11.file_name().unwrap())).unwrap();
+    let from = format!(
+        "oci-layout:{}:{BASE_TAG}",
+        fixtures::base_layout(Flavour::Slim).display()
+    );
+    let out = dir.path().join("out");
+    let o = pyko(
+        &[
+            "build",
+            "--from",
+            &from,
+            "-r",
+            req.to_str().unwrap(),
+            "--wheels",
+            mine.to_str().unwrap(),
+            "--index-url",
+            &server.url,
+            "--oci-layout",
+            out.to_str().unwrap(),
+            "--tag",
+            "app:1",
+        ],
+        &dir.path().join("cache"),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let root = unpack_oci(&out, "app:1");
+    let got = root.chroot_ok(&[
+        "python3",
+        "-c",
+        "import importlib.metadata as m; print(m.version('h11'), m.version('idna'))",
+    ]);
+    assert_eq!(got.trim(), "0.16.0 3.20");
+}
