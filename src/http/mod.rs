@@ -202,6 +202,30 @@ fn read_pem_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, HttpError
     Ok(certs)
 }
 
+/// reqwest's own policy, except that it keeps Authorization on a redirect
+/// to the same host and port over plain http: that downgrade is refused.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let downgrade = attempt.previous().last().is_some_and(|prev| {
+            prev.scheme() == "https"
+                && attempt.url().scheme() == "http"
+                && prev.host_str() == attempt.url().host_str()
+                && prev.port_or_known_default() == attempt.url().port_or_known_default()
+        });
+        if downgrade {
+            let msg = format!(
+                "refusing a redirect from https to plain http on the same host and port ({}), which would send credentials in the clear",
+                attempt.url().origin().ascii_serialization()
+            );
+            attempt.error(msg)
+        } else if attempt.previous().len() >= 10 {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,28 +290,4 @@ mod tests {
         assert_eq!(http.get(url).unwrap().status(), 404);
         server.join().unwrap();
     }
-}
-
-/// reqwest's own policy, except that it keeps Authorization on a redirect
-/// to the same host and port over plain http: that downgrade is refused.
-fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let downgrade = attempt.previous().last().is_some_and(|prev| {
-            prev.scheme() == "https"
-                && attempt.url().scheme() == "http"
-                && prev.host_str() == attempt.url().host_str()
-                && prev.port_or_known_default() == attempt.url().port_or_known_default()
-        });
-        if downgrade {
-            let msg = format!(
-                "refusing a redirect from https to plain http on the same host and port ({}), which would send credentials in the clear",
-                attempt.url().origin().ascii_serialization()
-            );
-            attempt.error(msg)
-        } else if attempt.previous().len() >= 10 {
-            attempt.error("too many redirects")
-        } else {
-            attempt.follow()
-        }
-    })
 }
