@@ -16,9 +16,9 @@ mod build;
 mod cache;
 mod error;
 mod exit;
-mod hint;
 #[doc(hidden)]
 pub mod fuzzing;
+mod hint;
 mod http;
 mod inputs;
 mod inspect;
