@@ -93,7 +93,10 @@ fn get_all(client: &MetadataClient, files: &[IndexFile]) -> BTreeMap<String, Str
 fn headers(metadata: &[u8], key: &str) -> Vec<String> {
     String::from_utf8_lossy(metadata)
         .lines()
-        .take_while(|l| !l.trim().is_empty())
+        // As Python's email parser: only an empty line ends the headers; a
+        // line starting with whitespace (even a blank one) continues one.
+        .take_while(|l| !l.is_empty())
+        .filter(|l| !l.starts_with([' ', '\t']))
         .filter_map(|l| l.split_once(':'))
         .filter(|(k, _)| k.trim().eq_ignore_ascii_case(key))
         .map(|(_, v)| v.trim().to_string())
