@@ -3,9 +3,8 @@
 //! download it (bounded parallelism), and verify its sha256 before anything
 //! reads it.
 
-use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -14,14 +13,14 @@ use reqwest::Url;
 use crate::cache::{Cache, CacheError};
 use crate::error::chain;
 use crate::http::HttpClient;
-use crate::oci::digest::{Digest, HashingReader, HashingWriter};
+use crate::oci::digest::{Digest, HashingWriter};
 use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
 use crate::sources::metadata::MetadataClient;
 use crate::sources::resolve::WithLocalWheels;
 use crate::target::PythonTarget;
 use crate::ui::progress::{self, Kind};
 use crate::ui::Reporter;
-use crate::wheel::{self, normalize_name, Tags, WheelFilename};
+use crate::wheel::{self, Tags};
 
 use super::{
     index_source, marker_environment, pins_of, pylock, requirements, resolve_for, uvlock, Location,
@@ -30,6 +29,12 @@ use super::{
 
 /// How many packages are fetched at once: enough to hide per-request
 /// latency, few enough not to hammer an index.
+mod select;
+mod verify;
+
+pub use select::select_wheel;
+use verify::{check_hash, mismatch, refusal, sha256_file, unverified, where_of, Got, Policy};
+
 const PARALLEL: usize = 6;
 
 /// The wheels to install, with real file names (the installer reads the
@@ -50,6 +55,7 @@ pub fn fetch_wheels(
 ) -> Result<FetchedWheels, LockError> {
     let tags = Tags::for_target(target)?;
     let env = marker_environment(&tags);
+    let mut policy = Policy::default();
     let (pins, index_urls, local, requested) = match input {
         WheelInput::Dir(dir) => {
             return Ok(FetchedWheels {
@@ -66,11 +72,13 @@ pub fn fetch_wheels(
             extra_index_urls,
             constraints,
             options,
+            require_hashes,
         } => {
             let reqs = match inline {
                 Some(text) => requirements::parse_str(file, text, constraints)?,
                 None => requirements::parse(std::slice::from_ref(file), constraints)?,
             };
+            reqs.check_hashes(*require_hashes, &env)?;
             let primary = index_url
                 .clone()
                 .or(reqs.index_url.clone())
@@ -102,7 +110,11 @@ pub fn fetch_wheels(
                 }
             }
         }
-        WheelInput::Lock { file, local } => {
+        WheelInput::Lock {
+            file,
+            local,
+            require_hashes,
+        } => {
             let text = std::fs::read_to_string(file).map_err(|source| LockError::Read {
                 path: file.clone(),
                 source,
@@ -111,6 +123,10 @@ pub fn fetch_wheels(
                 uvlock::parse(file, &text, &env)?
             } else {
                 pylock::parse(file, &text, &env)?
+            };
+            policy = Policy {
+                lock: true,
+                strict: *require_hashes,
             };
             (
                 lock.pins,
@@ -159,9 +175,20 @@ pub fn fetch_wheels(
                     break;
                 }
                 let pin = &pins[i];
-                let r = fetch_one(pin, &tags, index.as_ref(), http, &local_wheels, cache);
+                let r = fetch_one(pin, &tags, index.as_ref(), http, &local_wheels, cache, policy);
                 match &r {
-                    Ok((filename, path, how)) => {
+                    Ok(Got {
+                        filename,
+                        path,
+                        how,
+                        warning,
+                    }) => {
+                        if let Some(w) = warning {
+                            ui.warn(format!(
+                                "{}=={} ({}): {w}",
+                                pin.name, pin.version, pin.origin
+                            ));
+                        }
                         if pin.sdist_only {
                             ui.warn(format!(
                                 "{}=={} ({}): the lock lists only an sdist; using your wheel {} from --wheels, whose hash cannot be checked against the lock",
@@ -179,7 +206,7 @@ pub fn fetch_wheels(
                     Err(_) => failed.store(true, Ordering::SeqCst),
                 }
                 results.lock().expect("no panics while locked")[i] =
-                    Some(r.map(|(f, p, _)| (f, p)));
+                    Some(r.map(|g| (g.filename, g.path)));
             });
         }
     });
@@ -227,7 +254,6 @@ pub fn fetch_wheels(
     })
 }
 
-/// One pin → (file name, path of the verified bytes, how it was obtained).
 fn fetch_one(
     pin: &Pin,
     tags: &Tags,
@@ -235,7 +261,8 @@ fn fetch_one(
     http: &HttpClient,
     local: &[PathBuf],
     cache: &Cache,
-) -> Result<(String, PathBuf, &'static str), LockError> {
+    policy: Policy,
+) -> Result<Got, LockError> {
     // Local wheels first (`--wheels DIR` / `--find-links`).
     let local_names: Vec<String> = local
         .iter()
@@ -250,7 +277,18 @@ fn fetch_one(
         // The lock's hashes are the sdist's, so a built wheel cannot match
         // them: the caller says so on stderr.
         return match select_wheel(tags, pin, &local_names) {
-            Ok(i) => Ok((local_names[i].clone(), local[i].clone(), "local, unhashed")),
+            Ok(i) if policy.strict => Err(refusal(
+                pin,
+                format!(
+                    "the lock lists only an sdist, whose hash cannot vouch for your wheel {}",
+                    local[i].display()
+                ),
+            )),
+            Ok(i) => Ok(Got::new(
+                local_names[i].clone(),
+                local[i].clone(),
+                "local, unhashed",
+            )),
             Err(_) => Err(LockError::Package {
                 name: pin.name.clone(),
                 version: pin.version.to_string(),
@@ -268,8 +306,44 @@ fn fetch_one(
     }
     if let Ok(i) = select_wheel(tags, pin, &local_names) {
         let actual = sha256_file(&local[i])?;
-        check_hash(pin, &actual, &local[i].display().to_string())?;
-        return Ok((local_names[i].clone(), local[i].clone(), "local"));
+        let shown = local[i].display().to_string();
+        check_hash(pin, &actual, &shown)?;
+        let mut got = Got::new(local_names[i].clone(), local[i].clone(), "local");
+        if policy.lock {
+            // The lock chose a file by name and hash; a local wheel stands
+            // for it only if it is that file.
+            match pin.wheels.iter().find(|w| w.filename == local_names[i]) {
+                Some(LockedWheel {
+                    sha256: Some(h),
+                    location,
+                    ..
+                }) => {
+                    if h != &actual {
+                        return Err(mismatch(
+                            pin,
+                            &format!("local wheel {shown}"),
+                            &actual,
+                            &format!("{h} (the lock's hash for {})", where_of(location)),
+                        ));
+                    }
+                }
+                Some(_) => {
+                    got.warning = unverified(
+                        pin,
+                        policy,
+                        format!("the lock gives no sha256 for {}, so your wheel {shown} cannot be checked", local_names[i]),
+                    )?
+                }
+                None => {
+                    got.warning = unverified(
+                        pin,
+                        policy,
+                        format!("your wheel {shown} is not a file the lock lists, so its hash cannot be checked against the lock"),
+                    )?
+                }
+            }
+        }
+        return Ok(got);
     }
     let candidates: Vec<LockedWheel> = if !pin.wheels.is_empty() {
         pin.wheels.clone()
@@ -291,9 +365,15 @@ fn fetch_one(
         .sha256
         .clone()
         .or_else(|| (pin.hashes.len() == 1).then(|| pin.hashes[0].clone()));
-    let where_ = match &chosen.location {
-        Location::Url(u) => u.clone(),
-        Location::Path(p) => p.display().to_string(),
+    let where_ = where_of(&chosen.location);
+    let warning = if policy.lock && known.is_none() {
+        unverified(
+            pin,
+            policy,
+            format!("the lock gives no sha256 for {where_}"),
+        )?
+    } else {
+        None
     };
     if let Some(h) = &known {
         check_hash(pin, h, &where_)?;
@@ -301,7 +381,7 @@ fn fetch_one(
             .ok()
             .and_then(|d| cache.get(&d, None))
         {
-            return Ok((chosen.filename.clone(), path, "cached"));
+            return Ok(Got::new(chosen.filename.clone(), path, "cached"));
         }
     }
     let path = match &chosen.location {
@@ -313,11 +393,17 @@ fn fetch_one(
                     return Err(mismatch(pin, &where_, &actual, h));
                 }
             }
-            return Ok((chosen.filename.clone(), p.clone(), "local"));
+            return Ok(Got {
+                warning,
+                ..Got::new(chosen.filename.clone(), p.clone(), "local")
+            });
         }
         Location::Url(url) => download(pin, url, chosen.sha256.as_deref(), http, cache)?,
     };
-    Ok((chosen.filename.clone(), path, "downloaded"))
+    Ok(Got {
+        warning,
+        ..Got::new(chosen.filename.clone(), path, "downloaded")
+    })
 }
 
 fn download(
@@ -368,97 +454,4 @@ fn download(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn sha256_file(path: &Path) -> Result<String, LockError> {
-    let read = |source| LockError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let f = std::fs::File::open(path).map_err(read)?;
-    let mut r = HashingReader::new(f);
-    std::io::copy(&mut r, &mut std::io::sink()).map_err(read)?;
-    Ok(r.finish().1.hex().to_string())
-}
-
-fn check_hash(pin: &Pin, actual: &str, url: &str) -> Result<(), LockError> {
-    if pin.hashes.is_empty() || pin.hashes.iter().any(|h| h == actual) {
-        return Ok(());
-    }
-    Err(mismatch(pin, url, actual, &pin.hashes.join(" or sha256:")))
-}
-
-fn mismatch(pin: &Pin, url: &str, actual: &str, allowed: &str) -> LockError {
-    LockError::HashMismatch(Box::new(super::HashMismatch {
-        name: pin.name.clone(),
-        version: pin.version.to_string(),
-        origin: pin.origin.clone(),
-        url: url.to_string(),
-        actual: actual.to_string(),
-        allowed: format!("sha256:{allowed}"),
-    }))
-}
-
-/// The index of the best wheel for the target among `filenames`
-/// ([`wheel::best_wheel`] among this pin's wheels), or why there is none.
-pub fn select_wheel(tags: &Tags, pin: &Pin, filenames: &[String]) -> Result<usize, LockError> {
-    let mut wheels: Vec<(usize, WheelFilename)> = Vec::new();
-    let mut sdists = Vec::new();
-    for (i, name) in filenames.iter().enumerate() {
-        if !name.ends_with(".whl") {
-            if is_sdist_of(name, pin) {
-                sdists.push(name.clone());
-            }
-            continue;
-        }
-        let Ok(f) = name.parse::<WheelFilename>() else {
-            continue;
-        };
-        if normalize_name(&f.name) == pin.name && f.version == pin.version {
-            wheels.push((i, f));
-        }
-    }
-    if let Some(best) = wheel::best_wheel(tags, wheels.iter().map(|(_, f)| f)) {
-        return Ok(wheels[best].0);
-    }
-    let other_wheels: BTreeSet<String> = wheels.iter().map(|(_, f)| f.tag_string()).collect();
-    let target = format!(
-        "the target (CPython {}, best tag {})",
-        tags.python_version(),
-        tags.best()
-    );
-    let message = if !sdists.is_empty() {
-        format!(
-            "only a source distribution ({}) fits {target}{}; pyko never builds sdists: build a wheel for {} (pip wheel) and pass it with --wheels, or pin a version that ships one",
-            sdists.join(", "),
-            if other_wheels.is_empty() {
-                String::new()
-            } else {
-                format!(" — wheels exist only for {}", other_wheels.into_iter().collect::<Vec<_>>().join(", "))
-            },
-            tags.best_platform()
-        )
-    } else if !other_wheels.is_empty() {
-        format!(
-            "no wheel fits {target}; there are wheels for {}; pin a version with a wheel for {}",
-            other_wheels.into_iter().collect::<Vec<_>>().join(", "),
-            tags.best_platform()
-        )
-    } else {
-        "the index lists no file of this version; check the name and version, or the --index-url"
-            .to_string()
-    };
-    Err(LockError::Package {
-        name: pin.name.clone(),
-        version: pin.version.to_string(),
-        origin: pin.origin.clone(),
-        message,
-    })
-}
-
-fn is_sdist_of(filename: &str, pin: &Pin) -> bool {
-    wheel::parse_sdist(filename).is_some_and(|(name, version)| {
-        normalize_name(name) == pin.name
-            && version.parse::<pep440_rs::Version>().ok().as_ref() == Some(&pin.version)
-    })
 }

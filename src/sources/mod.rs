@@ -52,11 +52,16 @@ pub enum WheelInput {
         constraints: Vec<PathBuf>,
         /// `--pre`, `--exclude-newer` (a `--pre` line in the file adds).
         options: resolve::ResolveOptions,
+        /// `--require-hashes` (a line in the file adds).
+        require_hashes: bool,
     },
     /// `--lock pylock.toml|uv.lock`.
     Lock {
         file: PathBuf,
         local: Option<PathBuf>,
+        /// `--require-hashes`: a locked wheel without a sha256 is refused,
+        /// not installed with a warning.
+        require_hashes: bool,
     },
 }
 
@@ -161,7 +166,7 @@ pub fn check_input(input: &WheelInput) -> Result<(), LockError> {
             }
             (file, local)
         }
-        WheelInput::Lock { file, local } => (file, local),
+        WheelInput::Lock { file, local, .. } => (file, local),
     };
     if let Err(source) = std::fs::metadata(file) {
         return Err(LockError::Read {

@@ -26,6 +26,8 @@ pub struct RequirementsFile {
     pub extra_index_urls: Vec<String>,
     /// `-f`/`--find-links` directories (URLs are refused).
     pub find_links: Vec<PathBuf>,
+    /// A `--require-hashes` line.
+    pub require_hashes: bool,
 }
 
 /// One requirement as written, with where.
@@ -92,6 +94,42 @@ impl RequirementsFile {
                 ..options.clone()
             },
         }
+    }
+
+    /// pip's hash-checking mode, on with `--require-hashes` (the file's
+    /// or the command line's, `forced`) or, as pip does, with any `--hash`:
+    /// then every requirement that applies to `env` must be a full `==` pin
+    /// with a `--hash`, so nothing is installed that was not verified.
+    /// Checked before any index is asked.
+    pub fn check_hashes(&self, forced: bool, env: &MarkerEnvironment) -> Result<(), LockError> {
+        let why = if forced {
+            "--require-hashes is given"
+        } else if self.require_hashes {
+            "the file says --require-hashes"
+        } else if self.requirements.iter().any(|l| !l.hashes.is_empty()) {
+            "another line has a --hash, which turns on pip's hash-checking mode"
+        } else {
+            return Ok(());
+        };
+        for l in &self.requirements {
+            if !l.requirement.marker.evaluate(env, &[]) {
+                continue;
+            }
+            let message = if l.pinned().is_none() {
+                format!("{why}, so every requirement must be pinned with == and a --hash (pip's rule); pin it, e.g. with `uv pip compile --generate-hashes`")
+            } else if l.hashes.is_empty() {
+                format!("{why}, but this requirement has no --hash=sha256:…; add the wheel's hash (`uv pip compile --generate-hashes` or `pip hash FILE`)")
+            } else {
+                continue;
+            };
+            return Err(LockError::Requirements {
+                file: l.file.clone(),
+                line: l.line,
+                text: l.text.clone(),
+                message,
+            });
+        }
+        Ok(())
     }
 
     /// The `--hash`es given for `name` (normalized) on any line.
@@ -274,11 +312,14 @@ fn parse_text(
             out.pre = true;
             continue;
         }
+        if line == "--require-hashes" {
+            out.require_hashes = true;
+            continue;
+        }
         if line.starts_with('-') {
             // Options that change nothing when only wheels from an index
             // are installed.
             const HARMLESS: &[&str] = &[
-                "--require-hashes",
                 "--no-index",
                 "--prefer-binary",
                 "--only-binary",

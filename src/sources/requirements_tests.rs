@@ -164,3 +164,42 @@ fn what_needs_a_build_is_refused_with_its_line() {
     let err = parse(&[], &[missing]).unwrap_err().to_string();
     assert!(err.contains("/nonexistent/c.txt"), "{err}");
 }
+
+#[test]
+fn hash_checking_mode_refuses_unhashed_and_unpinned_lines() {
+    let e = env("amd64");
+    let h = "a".repeat(64);
+    // The file's own --require-hashes: the unhashed line is named.
+    let r = parse_text(&format!(
+        "--require-hashes\nidna==3.20 --hash=sha256:{h}\nsix==1.17.0\n"
+    ))
+    .unwrap();
+    let err = r.check_hashes(false, &e).unwrap_err().to_string();
+    assert!(err.starts_with("r.txt:3: \"six==1.17.0\""), "{err}");
+    assert!(err.contains("no --hash"), "{err}");
+    // Any --hash turns the mode on, as in pip.
+    let r = parse_text(&format!("idna==3.20 --hash=sha256:{h}\nsix==1.17.0\n")).unwrap();
+    let err = r.check_hashes(false, &e).unwrap_err().to_string();
+    assert!(
+        err.contains("r.txt:2") && err.contains("hash-checking"),
+        "{err}"
+    );
+    // The command line's flag; a range is refused even with a hash.
+    let r = parse_text(&format!("idna>=3 --hash=sha256:{h}\n")).unwrap();
+    let err = r.check_hashes(true, &e).unwrap_err().to_string();
+    assert!(
+        err.contains("r.txt:1") && err.contains("pinned with =="),
+        "{err}"
+    );
+    // A line whose marker excludes the target needs nothing.
+    let r = parse_text(&format!(
+        "idna==3.20 --hash=sha256:{h}\npywin32==311 ; sys_platform == 'win32'\n"
+    ))
+    .unwrap();
+    r.check_hashes(true, &e).unwrap();
+    // Without the mode, unhashed lines are fine (the index's hash is checked).
+    parse_text("six==1.17.0\nidna>=3\n")
+        .unwrap()
+        .check_hashes(false, &e)
+        .unwrap();
+}

@@ -26,6 +26,7 @@ mod local_wheels;
 mod lock;
 mod lock_arm64;
 mod lock_cmd;
+mod lock_hashes;
 mod metadata;
 mod multi_platform;
 mod output;

@@ -43,6 +43,11 @@ pub struct BuildArgs {
     /// Lock file: PEP 751 pylock.toml (or pylock.*.toml) or uv.lock.
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
+    /// Refuse any wheel no hash vouches for, as pip's hash-checking mode:
+    /// every requirement `==`-pinned with a --hash; every locked wheel with
+    /// a sha256 (without it such wheels install with a warning).
+    #[arg(long)]
+    pub require_hashes: bool,
     /// Package index (simple API) for --requirements; wins over the file's own.
     #[arg(long, value_name = "URL", env = "PIP_INDEX_URL")]
     pub index_url: Option<String>,
@@ -213,6 +218,7 @@ impl BuildArgs {
                     extra_index_urls: self.extra_index_url,
                     constraints,
                     options,
+                    require_hashes: self.require_hashes,
                 }
             }
             (Some(file), _) => WheelInput::Requirements {
@@ -223,11 +229,20 @@ impl BuildArgs {
                 extra_index_urls: self.extra_index_url,
                 constraints,
                 options,
+                require_hashes: self.require_hashes,
             },
             (None, Some(file)) => WheelInput::Lock {
                 file,
                 local: self.wheels,
+                require_hashes: self.require_hashes,
             },
+            (None, None) if self.require_hashes => {
+                return Err(FlagError {
+                    flag: "--require-hashes",
+                    message: "--wheels DIR alone has no hashes to check the wheels against; give --requirements FILE (with --hash lines) or --lock FILE".into(),
+                }
+                )
+            }
             (None, None) => WheelInput::Dir(self.wheels.ok_or(FlagError {
                 flag: "--wheels/--requirements/--lock",
                 message: "missing: say where the wheels come from".into(),
