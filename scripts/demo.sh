@@ -38,7 +38,8 @@ took
 
 work=$(mktemp -d /tmp/pyko-demo.XXXXXX)
 cleanup() {
-    [ -n "${app_pid:-}" ] && kill "$app_pid" 2>/dev/null && wait "$app_pid" 2>/dev/null
+    # The app is a throwaway: no graceful shutdown to wait for.
+    [ -n "${app_pid:-}" ] && kill -KILL "$app_pid" 2>/dev/null && wait "$app_pid" 2>/dev/null
     [ -n "${reg_pid:-}" ] && kill "$reg_pid" 2>/dev/null
     local busy=
     for m in proc dev; do
@@ -78,7 +79,8 @@ EOF
 mkdir -p target/demo
 ref=$("$pyko" build -f examples/diabetes/Dockerfile examples/diabetes \
     --from "$registry/library/python:3.11" \
-    --push "$registry/demo/app:1.0" --tarball "$root/target/demo/app.tar")
+    --push "$registry/demo/app:1.0" --tarball "$root/target/demo/app.tar" \
+    --oci-layout "$work/oci" --tag app)
 echo "   pushed: $ref" >&2
 took
 
@@ -89,8 +91,7 @@ skopeo inspect --tls-verify=false "docker://$registry/demo/app:1.0" |
     jq -r '"   \(.Layers | length) layers, digest \(.Digest)"' >&2
 took
 
-step "7/7 running the image from the tarball (umoci unpack + chroot; nothing else runs it)"
-skopeo copy --quiet "oci-archive:$root/target/demo/app.tar" "oci:$work/oci:app"
+step "7/7 running the image (umoci unpack of the OCI layout pyko wrote + chroot; nothing else runs it)"
 umoci unpack --image "$work/oci:app" "$work/bundle" >/dev/null
 rootfs=$work/bundle/rootfs
 mount -t proc proc "$rootfs/proc"; mount --bind /dev "$rootfs/dev"

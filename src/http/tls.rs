@@ -99,6 +99,9 @@ pub(crate) fn client_config(
             pinned: extra,
         }))
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // HTTP/1.1 only: reqwest is built without HTTP/2 (parallel transfers
+    // use one connection each), and offering h2 here would make a server
+    // that picks it unusable.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
