@@ -4,13 +4,13 @@
 //! the image, so an arm64 image is planned on an amd64 host the same way.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use flate2::read::MultiGzDecoder;
-
 use crate::oci::Platform;
+use scan::Found;
 
+mod hint;
+mod scan;
 pub mod venv;
 
 /// The C library of the image, which decides manylinux vs musllinux tags.
@@ -91,21 +91,82 @@ pub enum TargetError {
     BadEnvVersion(String),
 }
 
-/// What the layer scan found, before the layout rules are applied.
-#[derive(Default, Debug)]
-struct Found {
-    /// Interpreter paths (`usr/bin/python3.11`) → (major, minor).
-    pythons: BTreeMap<String, (u32, u32)>,
-    /// Every path seen (after whiteouts), for layout probes.
-    dirs_of_interest: BTreeMap<String, ()>,
-    libc: Option<Libc>,
-}
-
-/// Decides the target from the base config and its layers (gzip blobs,
-/// bottom first).
+/// Decides the target from the base config and all its layers (gzip or
+/// plain tar blobs, bottom first), as the merged rootfs has them.
 pub fn detect(
     config: &serde_json::Value,
     layers: &[PathBuf],
+    overrides: &Overrides,
+) -> Result<PythonTarget, TargetError> {
+    let mut found = Found::default();
+    for layer in layers.iter().rev() {
+        scan(layer, &mut found)?;
+    }
+    decide(config, found, overrides)
+}
+
+/// Like [`detect`], but reads the config first and the layers from the top
+/// down, fetching each only when the ones above did not settle the answer:
+/// `layer(i)` gives the blob of layer `i` (bottom first) of `count`. It
+/// stops once the interpreter the config's `PYTHON_VERSION` (or `--python`)
+/// names is found in the official images' layout (`/usr/local/bin`, with its
+/// `python` link) and the C library is known, from a layer or from how the
+/// config says the rootfs was made. Anything less settled reads every
+/// layer, so the answer is always the one [`detect`] gives.
+pub fn detect_lazy<E>(
+    config: &serde_json::Value,
+    count: usize,
+    mut layer: impl FnMut(usize) -> Result<PathBuf, E>,
+    overrides: &Overrides,
+) -> Result<Result<PythonTarget, TargetError>, E> {
+    let want = match env_version(config) {
+        Ok(env) => overrides.python.or(env),
+        Err(e) => return Ok(Err(e)),
+    };
+    let hint = hint::libc_from_config(config);
+    let mut found = Found::default();
+    for i in (0..count).rev() {
+        let path = layer(i)?;
+        if let Err(e) = scan(&path, &mut found) {
+            return Ok(Err(e));
+        }
+        if i > 0 && settled(&found, want, hint) {
+            found.libc = found.libc.or(hint);
+            break;
+        }
+    }
+    Ok(decide(config, found, overrides))
+}
+
+/// Whether the lower layers can no longer change the answer: the wanted
+/// interpreter and the exact launcher path are where the official images
+/// put them (they win over any system Python), and the libc is known.
+fn settled(found: &Found, want: Option<(u32, u32)>, hint: Option<Libc>) -> bool {
+    let Some((ma, mi)) = want else { return false };
+    found
+        .pythons
+        .contains_key(&format!("usr/local/bin/python{ma}.{mi}"))
+        && found.dirs_of_interest.contains_key("usr/local/bin/python")
+        && (found.libc.is_some() || hint.is_some())
+}
+
+fn scan(layer: &Path, found: &mut Found) -> Result<(), TargetError> {
+    scan::scan_layer(layer, found).map_err(|error| TargetError::Layer {
+        layer: layer.to_path_buf(),
+        error,
+    })
+}
+
+fn env_version(config: &serde_json::Value) -> Result<Option<(u32, u32)>, TargetError> {
+    env_var(config, "PYTHON_VERSION")
+        .map(|v| parse_version(&v).ok_or(TargetError::BadEnvVersion(v)))
+        .transpose()
+}
+
+/// The layout rules, applied to what the scan found.
+fn decide(
+    config: &serde_json::Value,
+    found: Found,
     overrides: &Overrides,
 ) -> Result<PythonTarget, TargetError> {
     let s = |k: &str| config.get(k).and_then(|v| v.as_str()).map(str::to_string);
@@ -114,17 +175,7 @@ pub fn detect(
         architecture: s("architecture").unwrap_or_else(|| "amd64".into()),
         variant: s("variant"),
     };
-    let env_version = env_var(config, "PYTHON_VERSION")
-        .map(|v| parse_version(&v).ok_or(TargetError::BadEnvVersion(v)))
-        .transpose()?;
-
-    let mut found = Found::default();
-    for layer in layers {
-        scan_layer(layer, &mut found).map_err(|error| TargetError::Layer {
-            layer: layer.clone(),
-            error,
-        })?;
-    }
+    let env_version = env_version(config)?;
     let libc = found.libc.ok_or(TargetError::NoLibc)?;
 
     // Official images: interpreter and stdlib under /usr/local.
@@ -245,143 +296,6 @@ pub fn parse_version(v: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
-const PROBES: &[&str] = &[
-    "usr/local/bin/python",
-    "usr/local/bin/python3",
-    "usr/lib/python3/dist-packages",
-    "etc/redhat-release",
-];
-
-fn scan_layer(path: &Path, found: &mut Found) -> std::io::Result<()> {
-    use std::io::BufRead;
-    let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
-    // Layers from a `docker save` archive are plain tars; the rest gzip.
-    let gzip = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn std::io::Read> = if gzip {
-        Box::new(MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
-    let mut archive = tar::Archive::new(reader);
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        let raw = entry.path()?.to_string_lossy().into_owned();
-        let p = raw
-            .trim_start_matches("./")
-            .trim_start_matches('/')
-            .trim_end_matches('/');
-        let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
-        if let Some(hidden) = name.strip_prefix(".wh.") {
-            // A whiteout: a later layer deleted what earlier ones had.
-            let gone = if hidden == ".wh..opq" {
-                dir.to_string()
-            } else {
-                format!("{dir}/{hidden}")
-            };
-            let gone = gone.trim_start_matches('/');
-            found
-                .pythons
-                .retain(|k, _| k != gone && !k.starts_with(&format!("{gone}/")));
-            found
-                .dirs_of_interest
-                .retain(|k, _| k != gone && !k.starts_with(&format!("{gone}/")));
-            continue;
-        }
-        if PROBES.contains(&p) {
-            found.dirs_of_interest.insert(p.to_string(), ());
-        }
-        if matches!(dir, "usr/bin" | "usr/local/bin" | "bin") {
-            if let Some(v) = name.strip_prefix("python").and_then(strict_version) {
-                found.pythons.insert(p.to_string(), v);
-            }
-        }
-        if let Some(libc) = libc_from_name(name) {
-            found.libc = Some(libc);
-        } else if name == "libc.so.6" && entry.header().entry_type().is_file() {
-            let mut bytes = Vec::new();
-            (&mut entry).take(64 << 20).read_to_end(&mut bytes)?;
-            if let Some(libc) = glibc_from_binary(&bytes) {
-                found.libc = Some(libc);
-            }
-        } else if p == "lib/apk/db/installed" {
-            let mut text = String::new();
-            (&mut entry).take(64 << 20).read_to_string(&mut text)?;
-            if let Some(libc) = musl_from_apk_db(&text) {
-                found.libc = Some(libc);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `3.11` → (3, 11); rejects `3.11-config`, `3`, `3.11m`.
-fn strict_version(s: &str) -> Option<(u32, u32)> {
-    let (a, b) = s.split_once('.')?;
-    if a.is_empty() || b.is_empty() || !(a.bytes().chain(b.bytes())).all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    Some((a.parse().ok()?, b.parse().ok()?))
-}
-
-/// Older glibc ships `libc-2.31.so`; musl ships `ld-musl-<arch>.so.1`
-/// (its version comes from the apk database when present).
-fn libc_from_name(name: &str) -> Option<Libc> {
-    if let Some(v) = name
-        .strip_prefix("libc-")
-        .and_then(|r| r.strip_suffix(".so"))
-    {
-        let (major, minor) = strict_version(v)?;
-        return Some(Libc::Glibc { major, minor });
-    }
-    if name.starts_with("ld-musl-") && name.ends_with(".so.1") {
-        return Some(Libc::Musl { major: 1, minor: 2 });
-    }
-    None
-}
-
-/// glibc embeds "release version 2.36" in libc.so.6; failing that, the
-/// newest `GLIBC_2.N` symbol version it defines is its own version.
-fn glibc_from_binary(bytes: &[u8]) -> Option<Libc> {
-    let find_after = |needle: &[u8]| -> Option<(u32, u32)> {
-        let at = bytes.windows(needle.len()).position(|w| w == needle)? + needle.len();
-        let tail = &bytes[at..(at + 16).min(bytes.len())];
-        let s: String = tail
-            .iter()
-            .take_while(|c| c.is_ascii_digit() || **c == b'.')
-            .map(|c| *c as char)
-            .collect();
-        parse_version(&s)
-    };
-    if let Some((major, minor)) = find_after(b"release version ") {
-        return Some(Libc::Glibc { major, minor });
-    }
-    let mut best: Option<(u32, u32)> = None;
-    let needle = b"GLIBC_2.";
-    let mut i = 0;
-    while let Some(pos) = bytes[i..].windows(needle.len()).position(|w| w == needle) {
-        let at = i + pos + needle.len();
-        let digits: String = bytes[at..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .map(|c| *c as char)
-            .collect();
-        if let Ok(minor) = digits.parse::<u32>() {
-            best = best.max(Some((2, minor)));
-        }
-        i = at;
-    }
-    best.map(|(major, minor)| Libc::Glibc { major, minor })
-}
-
-fn musl_from_apk_db(text: &str) -> Option<Libc> {
-    let block = text
-        .split("\n\n")
-        .find(|b| b.lines().any(|l| l == "P:musl"))?;
-    let v = block.lines().find_map(|l| l.strip_prefix("V:"))?;
-    let (major, minor) = parse_version(v)?;
-    Some(Libc::Musl { major, minor })
-}
-
 /// CPython 3.11 laid out as the official images do, on glibc 2.36: the
 /// target the later stages' unit tests install for.
 #[cfg(test)]
@@ -413,6 +327,7 @@ impl PythonTarget {
 
 #[cfg(test)]
 mod tests {
+    use super::scan::*;
     use super::*;
 
     #[test]
@@ -448,5 +363,83 @@ mod tests {
             musl_from_apk_db("P:busybox\nV:1.36\n\nP:musl\nV:1.2.4-r2\n"),
             Some(Libc::Musl { major: 1, minor: 2 })
         );
+    }
+}
+
+#[cfg(test)]
+mod lazy_tests {
+    use super::*;
+    use std::io::Write;
+
+    fn layer(dir: &Path, name: &str, files: &[(&str, &[u8])]) -> PathBuf {
+        let path = dir.join(name);
+        let gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut t = tar::Builder::new(gz);
+        for (p, data) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o755);
+            t.append_data(&mut h, p, *data).unwrap();
+        }
+        t.into_inner().unwrap().finish().unwrap().flush().unwrap();
+        path
+    }
+
+    #[test]
+    fn top_down_honours_whiteouts_and_stops_early() {
+        let tmp = tempfile::tempdir().unwrap();
+        let libc: &[u8] = b"GNU C Library stable release version 2.36.\n";
+        let bottom = layer(
+            tmp.path(),
+            "0",
+            &[
+                ("usr/lib/x86_64-linux-gnu/libc.so.6", libc),
+                ("usr/local/bin/python3.12", b""),
+                ("usr/local/bin/python", b""),
+            ],
+        );
+        // The top layer deletes 3.12 and ships 3.11; its own whiteout does
+        // not hide its own files.
+        let top = layer(
+            tmp.path(),
+            "1",
+            &[
+                ("usr/local/bin/.wh.python3.12", b""),
+                ("usr/local/bin/.wh..wh..opq", b""),
+                ("usr/local/bin/python3.11", b""),
+                ("usr/local/bin/python", b""),
+            ],
+        );
+        let layers = [bottom, top];
+        let mut config = serde_json::json!({"architecture": "amd64", "os": "linux"});
+        let full = detect(&config, &layers, &Overrides::default()).unwrap();
+        assert_eq!((full.major, full.minor), (3, 11), "3.12 is whited out");
+        let lazy = |config: &serde_json::Value| {
+            let mut read = Vec::new();
+            let t = detect_lazy::<()>(
+                config,
+                2,
+                |i| {
+                    read.push(i);
+                    Ok(layers[i].clone())
+                },
+                &Overrides::default(),
+            )
+            .unwrap()
+            .unwrap();
+            (t, read)
+        };
+        // No version in the config: nothing settles, every layer is read.
+        assert_eq!(lazy(&config), (full.clone(), vec![1, 0]));
+        // PYTHON_VERSION and a bookworm rootfs: the top layer is enough.
+        config["config"] = serde_json::json!({"Env": ["PYTHON_VERSION=3.11.9"]});
+        config["history"] = serde_json::json!([{"created_by": "mmdebstrap bookworm"}]);
+        assert_eq!(lazy(&config), (full.clone(), vec![1]));
+        // A rootfs the config does not name: the libc must be read.
+        config["history"] = serde_json::json!([{"created_by": "ADD file:x in /"}]);
+        assert_eq!(lazy(&config), (full.clone(), vec![1, 0]));
     }
 }

@@ -1,4 +1,5 @@
-//! A push-only build leaves the base where it is: once the target of a base
+//! A push-only build leaves the base where it is: on a fresh cache only the
+//! layers detection needs are read (top down); once the target of a base
 //! manifest is known (cached by its digest), no base layer blob is read or
 //! downloaded, even when the blobs are gone from the local cache; the push finds it (HEAD) or mounts it from the base's
 //! repository. The registry's access log is the witness.
@@ -60,9 +61,11 @@ fn warm_push_downloads_no_base_layer_and_mounts_across_repositories() {
         }
     }
     let cache = tmp.path().join("cache");
-    // First build: the target must be detected, so the base is read once.
+    // First build, on an empty cache: the target must be detected. The
+    // config names Python 3.11 and a bookworm rootfs, and the top layer holds
+    // /usr/local/bin/python3.11, so only that layer is downloaded.
     let mark = reg.log().len();
-    push(&reg, &base, &wheels, &cache, "demo/app:1");
+    let stderr = push(&reg, &base, &wheels, &cache, "demo/app:1");
     let first = requests(&reg.log(), mark);
     // The base's layers: all of ours but the deps layer (one wheel) and
     // the app layer.
@@ -74,20 +77,31 @@ fn warm_push_downloads_no_base_layer_and_mounts_across_repositories() {
         .map(|l| l["digest"].as_str().unwrap().to_string())
         .collect();
     let base_layers = &layers[..layers.len() - 2];
-    assert!(!base_layers.is_empty());
+    assert_eq!(base_layers.len(), 2, "the slim fixture has two layers");
+    let got: Vec<&String> = first
+        .iter()
+        .filter(|r| r.starts_with("GET ") && base_layers.iter().any(|d| r.ends_with(d.as_str())))
+        .collect();
+    assert_eq!(
+        got,
+        vec![&format!("GET /v2/library/python/blobs/{}", base_layers[1])],
+        "only the top base layer is read: {first:#?}"
+    );
+    // The same target as detection over every layer of the merged rootfs.
+    let full = full_target(Flavour::Slim);
+    assert!(
+        stderr.contains(&format!("target: {full}")),
+        "lazy target differs from full detection ({full}): {stderr}"
+    );
     for d in base_layers {
-        assert!(
-            first
-                .iter()
-                .any(|r| r.starts_with("GET ") && r.ends_with(d.as_str())),
-            "detection reads base layer {d}: {first:#?}"
-        );
         // Gone from the cache: reading it again would mean downloading it
         // again, which the log would show.
         let blob = cache
             .join("blobs/sha256")
             .join(d.trim_start_matches("sha256:"));
-        std::fs::remove_file(&blob).unwrap();
+        if blob.exists() {
+            std::fs::remove_file(&blob).unwrap();
+        }
     }
 
     // Warm builds, to another repository (mount) and to the same one
@@ -113,4 +127,37 @@ fn warm_push_downloads_no_base_layer_and_mounts_across_repositories() {
             assert!(!mounts.is_empty(), "base layers mounted: {reqs:#?}");
         }
     }
+}
+
+/// The target `pyko::detect_target` gives from every layer of a fixture
+/// layout (the reference the lazy, top-down detection must match).
+pub(crate) fn full_target(f: Flavour) -> pyko::PythonTarget {
+    let layout = fixtures::base_layout(f);
+    let blob = |d: &str| {
+        layout
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let json = |p: std::path::PathBuf| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    let mut doc = json(layout.join("index.json"));
+    while doc.get("layers").is_none() {
+        let m = doc["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["platform"].is_null() || m["platform"]["architecture"] == "amd64")
+            .expect("an amd64 manifest")
+            .clone();
+        doc = json(blob(m["digest"].as_str().unwrap()));
+    }
+    let config = json(blob(doc["config"]["digest"].as_str().unwrap()));
+    let layers: Vec<_> = doc["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| blob(l["digest"].as_str().unwrap()))
+        .collect();
+    pyko::detect_target(&config, &layers, &Default::default()).expect("full detection")
 }
