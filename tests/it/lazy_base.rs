@@ -161,3 +161,134 @@ pub(crate) fn full_target(f: Flavour) -> pyko::PythonTarget {
         .collect();
     pyko::detect_target(&config, &layers, &Default::default()).expect("full detection")
 }
+
+/// Digests of blobs uploaded (`PUT …/blobs/uploads/…?digest=…`) in `log`
+/// after byte `from`.
+fn uploaded(log: &str, from: usize) -> Vec<String> {
+    log[from..]
+        .lines()
+        .filter(|l| l.contains("\"PUT /v2/") && l.contains("/blobs/uploads/"))
+        .filter_map(|l| {
+            let d = l.split("digest=").nth(1)?;
+            let d = d.split([' ', '&', '"']).next()?;
+            Some(d.replace("%3A", ":").replace("%3a", ":"))
+        })
+        .collect()
+}
+
+/// Base on registry A, push to registry B: B is asked (HEAD) before
+/// anything moves, each base layer crosses once (A → cache → B, the top one
+/// already in the cache from detection), and a later build moves only what
+/// B lacks — the new app layer and config, never a base layer.
+#[test]
+fn cross_registry_moves_only_what_the_destination_lacks() {
+    let a = Registry::start();
+    let b = Registry::start();
+    let base = fixtures::push_base(&a, Flavour::Slim, "library/python:3.11-test");
+    let tmp = tempfile::tempdir().unwrap();
+    let wheels = tmp.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    for p in std::fs::read_dir(fixtures::wheelhouse()).unwrap() {
+        let p = p.unwrap().path();
+        let n = p.file_name().unwrap().to_string_lossy().into_owned();
+        if n.starts_with("packaging-") {
+            std::fs::copy(&p, wheels.join(n)).unwrap();
+        }
+    }
+    let cache = tmp.path().join("cache");
+    let (a0, b0) = (a.log().len(), b.log().len());
+    push(&b, &base, &wheels, &cache, "team/app:1");
+    let m = fixtures::inspect_raw(&b, &format!("{}/team/app:1", b.host));
+    let layers: Vec<String> = m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_string())
+        .collect();
+    let base_layers = &layers[..2];
+    let (on_a, on_b) = (requests(&a.log(), a0), requests(&b.log(), b0));
+    let b_up = uploaded(&b.log(), b0);
+    for d in base_layers {
+        let gets = on_a
+            .iter()
+            .filter(|r| *r == &format!("GET /v2/library/python/blobs/{d}"))
+            .count();
+        assert_eq!(gets, 1, "{d} crosses from A once: {on_a:#?}");
+        let head = on_b
+            .iter()
+            .position(|r| *r == format!("HEAD /v2/team/app/blobs/{d}"))
+            .unwrap_or_else(|| panic!("B asked about {d} first: {on_b:#?}"));
+        let put = on_b
+            .iter()
+            .position(|r| {
+                r.starts_with("PUT ")
+                    && (r.contains(d.as_str()) || r.contains(&d.replace(':', "%3A")))
+            })
+            .unwrap_or_else(|| panic!("{d} uploaded to B: {on_b:#?}"));
+        assert!(head < put, "HEAD on B before {d} moves: {on_b:#?}");
+        assert_eq!(
+            b_up.iter().filter(|u| *u == d).count(),
+            1,
+            "{d} uploaded to B once: {b_up:#?}"
+        );
+    }
+    // B as it stands, read back by an independent tool.
+    let copied = tempfile::tempdir().unwrap();
+    crate::common::run::skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{}/team/app:1", b.host),
+        &format!("oci:{}:x", copied.path().display()),
+    ]);
+
+    // A changed app, base blobs gone from the local cache: B already holds
+    // the base, so nothing of it is read from A or sent to B.
+    for d in base_layers {
+        let blob = cache
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"));
+        if blob.exists() {
+            std::fs::remove_file(&blob).unwrap();
+        }
+    }
+    let app = tmp.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    std::fs::write(app.join("main.py"), "print('changed')\n").unwrap();
+    let (a1, b1) = (a.log().len(), b.log().len());
+    let out = pyko(
+        &[
+            "build",
+            "--from",
+            &base,
+            "--wheels",
+            wheels.to_str().unwrap(),
+            "--app",
+            app.to_str().unwrap(),
+            "--push",
+            &format!("{}/team/app:2", b.host),
+        ],
+        &cache,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let on_a = requests(&a.log(), a1);
+    assert!(
+        !on_a
+            .iter()
+            .any(|r| r.starts_with("GET ") && r.contains("/blobs/")),
+        "no blob read from A: {on_a:#?}"
+    );
+    let m2 = fixtures::inspect_raw(&b, &format!("{}/team/app:2", b.host));
+    let app2 = m2["layers"][m2["layers"].as_array().unwrap().len() - 1]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut b_up = uploaded(&b.log(), b1);
+    b_up.sort();
+    let mut want = vec![app2, m2["config"]["digest"].as_str().unwrap().to_string()];
+    want.sort();
+    assert_eq!(b_up, want, "only the new app layer and config move to B");
+}
