@@ -54,6 +54,7 @@ pub(super) fn image(
         &layer_options(spec),
         budget,
         cache,
+        spec.cache_repo.as_ref().map(|r| (client, r)),
         ui,
     )?;
 
@@ -66,7 +67,7 @@ pub(super) fn image(
         added.push((d.layer.clone(), d.history));
         image.layers.push(ImageLayer {
             layer: d.layer,
-            source: BlobSource::File(d.path),
+            source: d.source,
         });
     }
     if let Some((layer, path)) = app_layer {

@@ -3,6 +3,7 @@
 
 mod auth;
 mod base_disk;
+mod cache_repo;
 mod common;
 mod credentials;
 mod deps_layers;

@@ -114,6 +114,12 @@ pub struct BuildArgs {
     pub no_cache: bool,
     #[command(flatten)]
     pub resolve: ResolveFlags,
+
+    // The registry cache (issue 14), a block of its own.
+    /// Repository that holds the deps layers and the map from their keys
+    /// (shared by every runner); unreachable means a warning, not a failure.
+    #[arg(long = "cache-repo", value_name = "REF")]
+    pub cache_repo: Option<String>,
 }
 
 impl BuildArgs {
@@ -294,6 +300,11 @@ impl BuildArgs {
             epoch,
             venv: self.venv,
             copies,
+            cache_repo: self
+                .cache_repo
+                .as_deref()
+                .map(|r| reference("--cache-repo", r))
+                .transpose()?,
         };
         Ok((spec, df.notes))
     }
