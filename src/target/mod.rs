@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::oci::Platform;
-use scan::Found;
 
 mod hint;
 mod scan;
 pub mod venv;
+
+use scan::Found;
 
 /// The C library of the image, which decides manylinux vs musllinux tags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -83,10 +84,12 @@ pub enum TargetError {
         layer: PathBuf,
         error: std::io::Error,
     },
-    #[error("no Python interpreter found in the base image (looked for usr/local/bin/python3.X and usr/bin/python3.X, and PYTHON_VERSION in its Env); use a Python base image, or give --python X.Y")]
+    #[error("no Python interpreter found in the base image (looked for usr/local/bin/python3.X and usr/bin/python3.X); use a base image with a Python interpreter")]
     NoPython,
     #[error("no C library found in the base image (looked for libc.so.6 and ld-musl-*.so.1): pyko cannot tell which binary wheels fit; use a glibc or musl based image")]
     NoLibc,
+    #[error("the base image has no interpreter for Python {want} (found: {}); launchers and `#!python` scripts need one: give --python X.Y for a Python it has, or use a base image with Python {want}", if found.is_empty() { "none in usr/local/bin or usr/bin" } else { found.as_str() })]
+    NoInterpreterFor { want: String, found: String },
     #[error("invalid PYTHON_VERSION {0:?} in the base image's Env; give --python X.Y")]
     BadEnvVersion(String),
 }
@@ -222,16 +225,21 @@ fn decide(
         (
             ma,
             mi,
-            "/usr/bin/python3".to_string(),
+            system_executable(&found, ma, mi),
             format!("{prefix}/lib/python{ma}.{mi}/{dir}"),
         )
-    } else if let Some((ma, mi)) = overrides.python.or(env_version) {
-        (
-            ma,
-            mi,
-            "/usr/local/bin/python3".into(),
-            format!("/usr/local/lib/python{ma}.{mi}/site-packages"),
-        )
+    } else if let Some(want) = overrides.python.or(env_version) {
+        // A launcher whose shebang names a file the image lacks fails as
+        // `not found` only when the container starts: refuse now instead.
+        return Err(TargetError::NoInterpreterFor {
+            want: format!("{}.{}", want.0, want.1),
+            found: found
+                .pythons
+                .keys()
+                .map(|p| format!("/{p}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
     } else {
         return Err(TargetError::NoPython);
     };
@@ -256,6 +264,34 @@ fn decide(
         platform,
         libc,
     })
+}
+
+/// What `sys.executable` is for Debian-style `/usr/bin/python3.X`: the
+/// `python3` link when the image has one that leads to this version (the
+/// `python3` package), else the versioned binary itself (only `python3.X`
+/// installed) — a shebang naming a missing `python3` would fail at start.
+fn system_executable(found: &Found, major: u32, minor: u32) -> String {
+    let versioned = format!("python{major}.{minor}");
+    let python3 = match found.python3_link.as_ref() {
+        None => None,
+        // A regular file named python3 (some distributions): it is the
+        // interpreter when it is the only Python there.
+        Some(None) => (found
+            .pythons
+            .keys()
+            .filter(|p| p.starts_with("usr/bin/"))
+            .count()
+            == 1)
+            .then_some(()),
+        Some(Some(target)) => {
+            let name = target.rsplit('/').next().unwrap_or(target);
+            (name == versioned).then_some(())
+        }
+    };
+    match python3 {
+        Some(()) => "/usr/bin/python3".into(),
+        None => format!("/usr/bin/{versioned}"),
+    }
 }
 
 /// The interpreter with `prefix` (e.g. `usr/bin/python3.`) matching `want`,
@@ -326,45 +362,7 @@ impl PythonTarget {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::scan::*;
-    use super::*;
-
-    #[test]
-    fn versions() {
-        assert_eq!(parse_version("3.11.2"), Some((3, 11)));
-        assert_eq!(parse_version("3.13.0rc1"), Some((3, 13)));
-        assert_eq!(strict_version("3.11"), Some((3, 11)));
-        assert_eq!(strict_version("3.11-config"), None);
-        assert_eq!(
-            libc_from_name("libc-2.31.so"),
-            Some(Libc::Glibc {
-                major: 2,
-                minor: 31
-            })
-        );
-        assert_eq!(
-            glibc_from_binary(
-                b"xx GNU C Library (Debian GLIBC 2.36-9) stable release version 2.36.\n"
-            ),
-            Some(Libc::Glibc {
-                major: 2,
-                minor: 36
-            })
-        );
-        assert_eq!(
-            glibc_from_binary(b"\0GLIBC_2.2.5\0GLIBC_2.17\0GLIBC_2.34\0"),
-            Some(Libc::Glibc {
-                major: 2,
-                minor: 34
-            })
-        );
-        assert_eq!(
-            musl_from_apk_db("P:busybox\nV:1.36\n\nP:musl\nV:1.2.4-r2\n"),
-            Some(Libc::Musl { major: 1, minor: 2 })
-        );
-    }
-}
+mod tests;
 
 #[cfg(test)]
 mod lazy_tests {

@@ -20,6 +20,9 @@ pub(super) struct Found {
     pub dirs_of_interest: BTreeMap<String, ()>,
     /// From the highest layer that has one: it shadows the lower ones.
     pub libc: Option<Libc>,
+    /// `usr/bin/python3` when present: `Some(link target)` for a symlink,
+    /// `None` inside for a regular file.
+    pub python3_link: Option<Option<String>>,
     /// Paths deleted by a layer already read (whiteouts, opaque dirs):
     /// nothing at or under them in a lower layer is in the merged rootfs.
     hidden: BTreeSet<String>,
@@ -86,6 +89,10 @@ pub(super) fn scan_layer(path: &Path, found: &mut Found) -> std::io::Result<()> 
         }
         if p.is_empty() || found.is_hidden(p) {
             continue;
+        }
+        if p == "usr/bin/python3" && found.python3_link.is_none() {
+            let link = entry.link_name()?.map(|l| l.to_string_lossy().into_owned());
+            found.python3_link = Some(link);
         }
         if PROBES.contains(&p) {
             found.dirs_of_interest.insert(p.to_string(), ());

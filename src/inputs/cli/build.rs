@@ -114,6 +114,8 @@ pub struct BuildArgs {
     pub no_cache: bool,
     #[command(flatten)]
     pub resolve: ResolveFlags,
+    #[command(flatten)]
+    pub report: crate::inputs::commands::ReportArgs,
 
     // The registry cache (issue 14), a block of its own.
     /// Repository that holds the deps layers and the map from their keys
