@@ -18,12 +18,14 @@ use std::time::Instant;
 
 use sha2::{Digest as _, Sha256};
 
+use super::cache_repo;
 use super::hashes::wheel_digest;
 use super::BuildError;
 use crate::cache::Cache;
 use crate::layer::writer::{write_layer, LayerOptions};
 use crate::layer::{Entry, Node};
-use crate::oci::Layer;
+use crate::oci::{BlobSource, Layer, Reference};
+use crate::registry::Client;
 use crate::target::venv::Venv;
 use crate::target::PythonTarget;
 use crate::ui::Reporter;
@@ -57,9 +59,13 @@ pub const MAX_DEPS_LAYERS: usize = 100;
 /// One deps layer, with its history line for the image config.
 pub struct DepsLayer {
     pub layer: Layer,
-    pub path: PathBuf,
+    /// A local file, or the `--cache-repo` repository holding the blob.
+    pub source: BlobSource,
     pub history: String,
 }
+
+/// `--cache-repo`: the client and repository of the registry cache.
+pub type CacheRepo<'a> = Option<(&'a Client, &'a Reference)>;
 
 /// A wheel as the grouping sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,6 +132,7 @@ pub fn deps_layers(
     opts: &LayerOptions,
     budget: usize,
     cache: &Cache,
+    cache_repo: CacheRepo,
     ui: &Reporter,
 ) -> Result<Vec<DepsLayer>, BuildError> {
     let context = format!("{LAYER_FORMAT}\n{target:?}\n{opts:?}\n{venv:?}\n");
@@ -149,6 +156,27 @@ pub fn deps_layers(
             wheels.len()
         ));
         return Ok(layers);
+    }
+    if let Some((client, repo)) = cache_repo {
+        if let Some(record) = cache_repo::lookup(client, repo, &set_key, ui) {
+            ui.info(format!(
+                "deps layers: {} from --cache-repo {repo} ({} wheels, nothing installed)",
+                record.len(),
+                wheels.len()
+            ));
+            let source = BlobSource::Registry {
+                registry: repo.registry.clone(),
+                repository: repo.repository.clone(),
+            };
+            return Ok(record
+                .into_iter()
+                .map(|(layer, history)| DepsLayer {
+                    layer,
+                    source: source.clone(),
+                    history,
+                })
+                .collect());
+        }
     }
 
     let installation = wheel::install(
@@ -207,7 +235,7 @@ pub fn deps_layers(
         let (layer, path) = layer_for(&key, entries, opts, cache, ui, &names.join(" "))?;
         out.push(DepsLayer {
             layer,
-            path,
+            source: BlobSource::File(path),
             history,
         });
     }
@@ -220,7 +248,7 @@ pub fn deps_layers(
         let history = format!("pyko: python -m venv {}", v.bin_dir());
         out.push(DepsLayer {
             layer,
-            path,
+            source: BlobSource::File(path),
             history,
         });
     }
@@ -229,6 +257,24 @@ pub fn deps_layers(
         &set_key,
         &serde_json::to_vec(&record).expect("layers serialize"),
     )?;
+    if let Some((client, repo)) = cache_repo {
+        let written: Vec<cache_repo::Written> = out
+            .iter()
+            .filter_map(|d| match &d.source {
+                BlobSource::File(p) => Some((&d.layer, &*d.history, p.as_path())),
+                BlobSource::Registry { .. } => None,
+            })
+            .collect();
+        if cache_repo::store(client, repo, &set_key, &written, cache, ui) {
+            // The push can now mount them from there (same registry).
+            for d in &mut out {
+                d.source = BlobSource::Registry {
+                    registry: repo.registry.clone(),
+                    repository: repo.repository.clone(),
+                };
+            }
+        }
+    }
     Ok(out)
 }
 
@@ -242,7 +288,7 @@ fn cached_set(cache: &Cache, key: &str) -> Option<Vec<DepsLayer>> {
             let path = cache.get(&layer.digest, Some(layer.size))?;
             Some(DepsLayer {
                 layer,
-                path,
+                source: BlobSource::File(path),
                 history,
             })
         })

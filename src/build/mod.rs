@@ -19,6 +19,7 @@ use crate::registry::{Client, ClientOptions};
 use crate::ui::Reporter;
 use crate::{base, output, target, wheel};
 
+mod cache_repo;
 mod deps;
 mod hashes;
 mod lock;

@@ -5,7 +5,7 @@
 use sha2::{Digest as _, Sha256};
 
 use super::deps::{deps_budget, deps_layers};
-use super::{layer_options, materialize, BuildError};
+use super::{layer_options, BuildError};
 use crate::cache::Cache;
 use crate::inputs::spec::{BaseSource, BuildSpec};
 use crate::oci::{config, BlobSource, Image, ImageLayer, Layer, Platform};
@@ -54,6 +54,7 @@ pub(super) fn image(
         &layer_options(spec),
         budget,
         cache,
+        spec.cache_repo.as_ref().map(|r| (client, r)),
         ui,
     )?;
 
@@ -66,7 +67,7 @@ pub(super) fn image(
         added.push((d.layer.clone(), d.history));
         image.layers.push(ImageLayer {
             layer: d.layer,
-            source: BlobSource::File(d.path),
+            source: d.source,
         });
     }
     if let Some((layer, path)) = app_layer {
@@ -112,8 +113,21 @@ fn base_target(
         ui.debug(format!("target of {} (cached)", base.manifest_digest));
         return Ok(t);
     }
-    let base_blobs = materialize(client, &base.image.layers, cache)?;
-    let target = target::detect(&base.image.config, &base_blobs, &spec.target)?;
+    // From the top down, one layer at a time, only as far as needed: on a
+    // fresh cache an official-style base costs its top layer, not all.
+    let layers = &base.image.layers;
+    let target = target::detect_lazy(
+        &base.image.config,
+        layers.len(),
+        |i| {
+            ui.debug(format!(
+                "reading base layer {} for the target",
+                layers[i].layer.digest
+            ));
+            client.materialize(&layers[i], cache)
+        },
+        &spec.target,
+    )??;
     cache.put_key(
         &key,
         &serde_json::to_vec(&target).expect("target serializes"),

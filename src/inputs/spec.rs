@@ -78,6 +78,8 @@ pub struct BuildSpec {
     pub venv: Option<String>,
     /// Dockerfile COPY/ADD of local paths besides `COPY . .`: app layer too.
     pub copies: Option<crate::layer::copy::Copies>,
+    /// `--cache-repo REF`: the registry cache of deps layers.
+    pub cache_repo: Option<crate::oci::Reference>,
 }
 
 /// What `pyko lock` needs: the requirements, where each platform's target

@@ -4,14 +4,15 @@
 //! the image, so an arm64 image is planned on an amd64 host the same way.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::oci::Platform;
 
+mod hint;
 mod scan;
 pub mod venv;
 
-use scan::{scan_layer, Found};
+use scan::Found;
 
 /// The C library of the image, which decides manylinux vs musllinux tags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -93,11 +94,82 @@ pub enum TargetError {
     BadEnvVersion(String),
 }
 
-/// Decides the target from the base config and its layers (gzip blobs,
-/// bottom first).
+/// Decides the target from the base config and all its layers (gzip or
+/// plain tar blobs, bottom first), as the merged rootfs has them.
 pub fn detect(
     config: &serde_json::Value,
     layers: &[PathBuf],
+    overrides: &Overrides,
+) -> Result<PythonTarget, TargetError> {
+    let mut found = Found::default();
+    for layer in layers.iter().rev() {
+        scan(layer, &mut found)?;
+    }
+    decide(config, found, overrides)
+}
+
+/// Like [`detect`], but reads the config first and the layers from the top
+/// down, fetching each only when the ones above did not settle the answer:
+/// `layer(i)` gives the blob of layer `i` (bottom first) of `count`. It
+/// stops once the interpreter the config's `PYTHON_VERSION` (or `--python`)
+/// names is found in the official images' layout (`/usr/local/bin`, with its
+/// `python` link) and the C library is known, from a layer or from how the
+/// config says the rootfs was made. Anything less settled reads every
+/// layer, so the answer is always the one [`detect`] gives.
+pub fn detect_lazy<E>(
+    config: &serde_json::Value,
+    count: usize,
+    mut layer: impl FnMut(usize) -> Result<PathBuf, E>,
+    overrides: &Overrides,
+) -> Result<Result<PythonTarget, TargetError>, E> {
+    let want = match env_version(config) {
+        Ok(env) => overrides.python.or(env),
+        Err(e) => return Ok(Err(e)),
+    };
+    let hint = hint::libc_from_config(config);
+    let mut found = Found::default();
+    for i in (0..count).rev() {
+        let path = layer(i)?;
+        if let Err(e) = scan(&path, &mut found) {
+            return Ok(Err(e));
+        }
+        if i > 0 && settled(&found, want, hint) {
+            found.libc = found.libc.or(hint);
+            break;
+        }
+    }
+    Ok(decide(config, found, overrides))
+}
+
+/// Whether the lower layers can no longer change the answer: the wanted
+/// interpreter and the exact launcher path are where the official images
+/// put them (they win over any system Python), and the libc is known.
+fn settled(found: &Found, want: Option<(u32, u32)>, hint: Option<Libc>) -> bool {
+    let Some((ma, mi)) = want else { return false };
+    found
+        .pythons
+        .contains_key(&format!("usr/local/bin/python{ma}.{mi}"))
+        && found.dirs_of_interest.contains_key("usr/local/bin/python")
+        && (found.libc.is_some() || hint.is_some())
+}
+
+fn scan(layer: &Path, found: &mut Found) -> Result<(), TargetError> {
+    scan::scan_layer(layer, found).map_err(|error| TargetError::Layer {
+        layer: layer.to_path_buf(),
+        error,
+    })
+}
+
+fn env_version(config: &serde_json::Value) -> Result<Option<(u32, u32)>, TargetError> {
+    env_var(config, "PYTHON_VERSION")
+        .map(|v| parse_version(&v).ok_or(TargetError::BadEnvVersion(v)))
+        .transpose()
+}
+
+/// The layout rules, applied to what the scan found.
+fn decide(
+    config: &serde_json::Value,
+    found: Found,
     overrides: &Overrides,
 ) -> Result<PythonTarget, TargetError> {
     let s = |k: &str| config.get(k).and_then(|v| v.as_str()).map(str::to_string);
@@ -106,17 +178,7 @@ pub fn detect(
         architecture: s("architecture").unwrap_or_else(|| "amd64".into()),
         variant: s("variant"),
     };
-    let env_version = env_var(config, "PYTHON_VERSION")
-        .map(|v| parse_version(&v).ok_or(TargetError::BadEnvVersion(v)))
-        .transpose()?;
-
-    let mut found = Found::default();
-    for layer in layers {
-        scan_layer(layer, &mut found).map_err(|error| TargetError::Layer {
-            layer: layer.clone(),
-            error,
-        })?;
-    }
+    let env_version = env_version(config)?;
     let libc = found.libc.ok_or(TargetError::NoLibc)?;
 
     // Official images: interpreter and stdlib under /usr/local.
@@ -301,3 +363,81 @@ impl PythonTarget {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod lazy_tests {
+    use super::*;
+    use std::io::Write;
+
+    fn layer(dir: &Path, name: &str, files: &[(&str, &[u8])]) -> PathBuf {
+        let path = dir.join(name);
+        let gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut t = tar::Builder::new(gz);
+        for (p, data) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o755);
+            t.append_data(&mut h, p, *data).unwrap();
+        }
+        t.into_inner().unwrap().finish().unwrap().flush().unwrap();
+        path
+    }
+
+    #[test]
+    fn top_down_honours_whiteouts_and_stops_early() {
+        let tmp = tempfile::tempdir().unwrap();
+        let libc: &[u8] = b"GNU C Library stable release version 2.36.\n";
+        let bottom = layer(
+            tmp.path(),
+            "0",
+            &[
+                ("usr/lib/x86_64-linux-gnu/libc.so.6", libc),
+                ("usr/local/bin/python3.12", b""),
+                ("usr/local/bin/python", b""),
+            ],
+        );
+        // The top layer deletes 3.12 and ships 3.11; its own whiteout does
+        // not hide its own files.
+        let top = layer(
+            tmp.path(),
+            "1",
+            &[
+                ("usr/local/bin/.wh.python3.12", b""),
+                ("usr/local/bin/.wh..wh..opq", b""),
+                ("usr/local/bin/python3.11", b""),
+                ("usr/local/bin/python", b""),
+            ],
+        );
+        let layers = [bottom, top];
+        let mut config = serde_json::json!({"architecture": "amd64", "os": "linux"});
+        let full = detect(&config, &layers, &Overrides::default()).unwrap();
+        assert_eq!((full.major, full.minor), (3, 11), "3.12 is whited out");
+        let lazy = |config: &serde_json::Value| {
+            let mut read = Vec::new();
+            let t = detect_lazy::<()>(
+                config,
+                2,
+                |i| {
+                    read.push(i);
+                    Ok(layers[i].clone())
+                },
+                &Overrides::default(),
+            )
+            .unwrap()
+            .unwrap();
+            (t, read)
+        };
+        // No version in the config: nothing settles, every layer is read.
+        assert_eq!(lazy(&config), (full.clone(), vec![1, 0]));
+        // PYTHON_VERSION and a bookworm rootfs: the top layer is enough.
+        config["config"] = serde_json::json!({"Env": ["PYTHON_VERSION=3.11.9"]});
+        config["history"] = serde_json::json!([{"created_by": "mmdebstrap bookworm"}]);
+        assert_eq!(lazy(&config), (full.clone(), vec![1]));
+        // A rootfs the config does not name: the libc must be read.
+        config["history"] = serde_json::json!([{"created_by": "ADD file:x in /"}]);
+        assert_eq!(lazy(&config), (full.clone(), vec![1, 0]));
+    }
+}

@@ -1,7 +1,9 @@
-//! Reading the base layers' tar headers (and the few files whose contents
-//! matter: libc, the apk database) without unpacking anything.
+//! Reading base layers for what decides the target: interpreters, a few
+//! layout probes, the C library. Layers are read from the top down, so a
+//! build can stop as soon as it knows enough; whiteouts and opaque
+//! directories of the layers already read hide what the lower ones hold.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -9,17 +11,38 @@ use flate2::read::MultiGzDecoder;
 
 use super::{parse_version, Libc};
 
-/// What the layer scan found, before the layout rules are applied.
+/// What the layers read so far show, as the merged rootfs would.
 #[derive(Default, Debug)]
 pub(super) struct Found {
     /// Interpreter paths (`usr/bin/python3.11`) → (major, minor).
-    pub(super) pythons: BTreeMap<String, (u32, u32)>,
-    /// Every path seen (after whiteouts), for layout probes.
-    pub(super) dirs_of_interest: BTreeMap<String, ()>,
-    pub(super) libc: Option<Libc>,
+    pub pythons: BTreeMap<String, (u32, u32)>,
+    /// The layout probes present in the merged rootfs.
+    pub dirs_of_interest: BTreeMap<String, ()>,
+    /// From the highest layer that has one: it shadows the lower ones.
+    pub libc: Option<Libc>,
     /// `usr/bin/python3` when present: `Some(link target)` for a symlink,
     /// `None` inside for a regular file.
-    pub(super) python3_link: Option<Option<String>>,
+    pub python3_link: Option<Option<String>>,
+    /// Paths deleted by a layer already read (whiteouts, opaque dirs):
+    /// nothing at or under them in a lower layer is in the merged rootfs.
+    hidden: BTreeSet<String>,
+}
+
+impl Found {
+    fn is_hidden(&self, p: &str) -> bool {
+        // Every ancestor (and the path itself) is checked: a few lookups in
+        // a small set per entry, cheaper than a prefix scan.
+        let mut at = p;
+        loop {
+            if self.hidden.contains(at) {
+                return true;
+            }
+            match at.rsplit_once('/') {
+                Some((parent, _)) => at = parent,
+                None => return false,
+            }
+        }
+    }
 }
 
 const PROBES: &[&str] = &[
@@ -29,6 +52,8 @@ const PROBES: &[&str] = &[
     "etc/redhat-release",
 ];
 
+/// Adds one layer (a gzip or plain tar blob) lying *below* every layer
+/// already scanned into `found`.
 pub(super) fn scan_layer(path: &Path, found: &mut Found) -> std::io::Result<()> {
     use std::io::BufRead;
     let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
@@ -39,6 +64,9 @@ pub(super) fn scan_layer(path: &Path, found: &mut Found) -> std::io::Result<()> 
     } else {
         Box::new(file)
     };
+    let libc_above = found.libc.is_some();
+    // This layer's whiteouts hide lower layers only, never its own entries.
+    let mut deletes = Vec::new();
     let mut archive = tar::Archive::new(reader);
     for entry in archive.entries()? {
         let mut entry = entry?;
@@ -49,25 +77,20 @@ pub(super) fn scan_layer(path: &Path, found: &mut Found) -> std::io::Result<()> 
             .trim_end_matches('/');
         let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
         if let Some(hidden) = name.strip_prefix(".wh.") {
-            // A whiteout: a later layer deleted what earlier ones had.
             let gone = if hidden == ".wh..opq" {
                 dir.to_string()
+            } else if dir.is_empty() {
+                hidden.to_string()
             } else {
                 format!("{dir}/{hidden}")
             };
-            let gone = gone.trim_start_matches('/');
-            found
-                .pythons
-                .retain(|k, _| k != gone && !k.starts_with(&format!("{gone}/")));
-            found
-                .dirs_of_interest
-                .retain(|k, _| k != gone && !k.starts_with(&format!("{gone}/")));
-            if gone == "usr/bin/python3" || "usr/bin/python3".starts_with(&format!("{gone}/")) {
-                found.python3_link = None;
-            }
+            deletes.push(gone);
             continue;
         }
-        if p == "usr/bin/python3" {
+        if p.is_empty() || found.is_hidden(p) {
+            continue;
+        }
+        if p == "usr/bin/python3" && found.python3_link.is_none() {
             let link = entry.link_name()?.map(|l| l.to_string_lossy().into_owned());
             found.python3_link = Some(link);
         }
@@ -78,6 +101,9 @@ pub(super) fn scan_layer(path: &Path, found: &mut Found) -> std::io::Result<()> 
             if let Some(v) = name.strip_prefix("python").and_then(strict_version) {
                 found.pythons.insert(p.to_string(), v);
             }
+        }
+        if libc_above {
+            continue;
         }
         if let Some(libc) = libc_from_name(name) {
             found.libc = Some(libc);
@@ -95,6 +121,7 @@ pub(super) fn scan_layer(path: &Path, found: &mut Found) -> std::io::Result<()> 
             }
         }
     }
+    found.hidden.extend(deletes);
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 mod auth;
 mod base_disk;
+mod cache_repo;
 mod cli_ux;
 mod common;
 mod concurrency;

@@ -121,6 +121,12 @@ pub struct BuildArgs {
     pub resolve: ResolveFlags,
     #[command(flatten)]
     pub report: crate::inputs::commands::ReportArgs,
+
+    // The registry cache (issue 14), a block of its own.
+    /// Repository that holds the deps layers and the map from their keys
+    /// (shared by every runner); unreachable means a warning, not a failure.
+    #[arg(long = "cache-repo", value_name = "REF")]
+    pub cache_repo: Option<String>,
 }
 
 impl BuildArgs {
@@ -311,6 +317,11 @@ impl BuildArgs {
             epoch,
             venv: self.venv,
             copies,
+            cache_repo: self
+                .cache_repo
+                .as_deref()
+                .map(|r| reference("--cache-repo", r))
+                .transpose()?,
         };
         Ok((spec, df.notes))
     }
