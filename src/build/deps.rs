@@ -14,7 +14,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use sha2::{Digest as _, Sha256};
@@ -178,7 +177,7 @@ pub fn deps_layers(
         .collect();
     let plan = plan_groups(&sized, budget);
     let mut slots: Vec<Option<Entry>> = installation.entries.into_iter().map(Some).collect();
-    let mut jobs = Vec::new();
+    let mut out = Vec::new();
     for group in &plan {
         let mut key = Sha256::new();
         key.update(&context);
@@ -193,7 +192,7 @@ pub fn deps_layers(
             names.push(format!("{}=={}", d.name, d.version));
         }
         let key = format!("deps-layer-{}", hex::encode(key.finalize()));
-        let entries: Vec<Entry> = group
+        let entries = group
             .iter()
             .flat_map(|&i| dists[i].entries.clone())
             .filter_map(|j| slots[j].take())
@@ -203,16 +202,13 @@ pub fn deps_layers(
             names.join(" "),
             target.scheme.purelib
         );
-        let size = group.iter().map(|&i| sized[i].installed).sum();
-        jobs.push(Job {
-            key,
-            entries,
-            what: names.join(" "),
+        let (layer, path) = layer_for(&key, entries, opts, cache, ui, &names.join(" "))?;
+        out.push(DepsLayer {
+            layer,
+            path,
             history,
-            size,
         });
     }
-    let mut out = in_parallel(jobs, opts, cache, ui)?;
     if let Some(v) = venv {
         let key = format!(
             "deps-layer-{}",
@@ -243,77 +239,6 @@ fn cached_set(cache: &Cache, key: &str) -> Option<Vec<DepsLayer>> {
         .map(|(layer, history)| {
             let path = cache.get(&layer.digest, Some(layer.size))?;
             Some(DepsLayer {
-                layer,
-                path,
-                history,
-            })
-        })
-        .collect()
-}
-
-/// One deps layer still to make (or find in the cache).
-struct Job {
-    key: String,
-    entries: Vec<Entry>,
-    what: String,
-    history: String,
-    /// Installed bytes, to start the biggest layers first.
-    size: u64,
-}
-
-/// Makes every job's layer, up to one per core at a time: each layer's
-/// producer (wheel inflate, tar, diff_id hash) is one thread, so layers side
-/// by side keep every core busy where one layer's chunked deflate alone
-/// would wait on its producer. Each layer's bytes depend only on its
-/// entries, and results come back in job order, so the image does not
-/// depend on timing. The first error in job order is returned.
-fn in_parallel(
-    jobs: Vec<Job>,
-    opts: &LayerOptions,
-    cache: &Cache,
-    ui: &Reporter,
-) -> Result<Vec<DepsLayer>, BuildError> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let n = jobs.len();
-    // Biggest first, so the long layers do not start last.
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].size));
-    let queue = Mutex::new(
-        order
-            .into_iter()
-            .map(|i| (i, jobs[i].key.clone(), jobs[i].what.clone()))
-            .collect::<Vec<_>>()
-            .into_iter(),
-    );
-    let mut entries: Vec<Mutex<Option<Vec<Entry>>>> = Vec::with_capacity(n);
-    let mut meta = Vec::with_capacity(n);
-    for j in jobs {
-        entries.push(Mutex::new(Some(j.entries)));
-        meta.push(j.history);
-    }
-    let results: Vec<Mutex<Option<Result<(Layer, PathBuf), BuildError>>>> =
-        (0..n).map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..cores.min(n) {
-            s.spawn(|| loop {
-                let next = queue.lock().expect("queue").next();
-                let Some((i, key, what)) = next else { break };
-                let e = entries[i]
-                    .lock()
-                    .expect("entries")
-                    .take()
-                    .unwrap_or_default();
-                let r = layer_for(&key, e, opts, cache, ui, &what);
-                *results[i].lock().expect("results") = Some(r);
-            });
-        }
-    });
-    results
-        .into_iter()
-        .zip(meta)
-        .map(|(r, history)| {
-            let (layer, path) = r.into_inner().expect("results").expect("every job ran")?;
-            Ok(DepsLayer {
                 layer,
                 path,
                 history,
