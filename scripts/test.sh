@@ -15,3 +15,6 @@ bash tests/fixtures/base-images.sh slim >/dev/null
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --release --all-targets -- --test-threads=2
+# Issue 15's benchmark, small: 5 wheels, no buildah, seconds (the table is
+# printed; the full run is `bash benches/cold.sh`).
+PYKO_BENCH_SMOKE=1 bash benches/cold.sh
