@@ -83,6 +83,9 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> CacheError + '_ {
     }
 }
 
+/// `tmp/` file names: this prefix, the writer's pid, `-`, random.
+const TEMP_PREFIX: &str = ".pyko-";
+
 #[derive(Clone, Debug)]
 pub struct Cache {
     root: PathBuf,
@@ -111,6 +114,7 @@ impl Cache {
                 .create(&dir)
                 .map_err(io_err(&dir))?;
         }
+        cache.sweep_dead_temps();
         Ok(cache)
     }
 
@@ -153,10 +157,36 @@ impl Cache {
         }
     }
 
-    /// A temp file inside the cache (same filesystem, so `persist` is a rename).
+    /// A temp file inside the cache (same filesystem, so `persist` is a
+    /// rename), named after this process so that one killed mid-write
+    /// (SIGINT, SIGKILL, a crash) can be told apart from a live build's.
     pub fn temp_file(&self) -> Result<NamedTempFile, CacheError> {
         let dir = self.tmp_dir();
-        NamedTempFile::new_in(&dir).map_err(io_err(&dir))
+        tempfile::Builder::new()
+            .prefix(&format!("{}{}-", TEMP_PREFIX, std::process::id()))
+            .tempfile_in(&dir)
+            .map_err(io_err(&dir))
+    }
+
+    /// Removes temp files left by builds that died mid-write: their pid is
+    /// gone. Files of live processes (concurrent builds) are left alone;
+    /// failures are ignored, since the files are never read.
+    fn sweep_dead_temps(&self) {
+        let Ok(entries) = fs::read_dir(self.tmp_dir()) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .strip_prefix(TEMP_PREFIX)
+                .and_then(|r| r.split('-').next())
+                .and_then(|p| p.parse::<u32>().ok());
+            if let Some(pid) = pid {
+                if !Path::new(&format!("/proc/{pid}")).exists() {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
     }
 
     /// Moves a fully written temp file into place under its (already
@@ -292,6 +322,19 @@ mod tests {
         assert!(matches!(err, CacheError::DigestMismatch { .. }), "{err}");
         assert!(cache.get(&wrong, None).is_none());
         assert_eq!(fs::read_dir(cache.tmp_dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn temps_of_dead_processes_are_swept_on_open() {
+        let (cache, _guard) = Cache::ephemeral().unwrap();
+        let live = cache.temp_file().unwrap();
+        // pid_max is at most 2^22 on Linux: this pid cannot be running.
+        let dead = cache.tmp_dir().join(format!("{TEMP_PREFIX}4294967-abc"));
+        fs::write(&dead, b"half a blob").unwrap();
+        let cache = Cache::open(cache.root()).unwrap();
+        assert!(!dead.exists());
+        assert!(live.path().exists());
+        drop(cache);
     }
 
     #[test]

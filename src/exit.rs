@@ -82,6 +82,9 @@ fn known(e: &(dyn Error + 'static)) -> Option<ExitClass> {
     if let Some(e) = e.downcast_ref::<BuildError>() {
         return Some(build(e));
     }
+    if let Some(e) = e.downcast_ref::<crate::inspect::InspectError>() {
+        return Some(inspect(e));
+    }
     if let Some(e) = e.downcast_ref::<RegistryError>() {
         return Some(registry(e));
     }
@@ -130,6 +133,17 @@ fn known(e: &(dyn Error + 'static)) -> Option<ExitClass> {
         || e.is::<crate::inputs::SourceDateEpochError>()
         || e.is::<crate::target::venv::VenvError>();
     input.then_some(Input)
+}
+
+fn inspect(e: &crate::inspect::InspectError) -> ExitClass {
+    use crate::inspect::InspectError as I;
+    match e {
+        I::Source(..) | I::Layer { .. } => ExitClass::Input,
+        I::Base(b) => base(b),
+        I::Disk(d) => disk(d),
+        I::Registry(r) => registry(r),
+        I::Cache(c) => cache(c),
+    }
 }
 
 fn build(e: &BuildError) -> ExitClass {

@@ -16,8 +16,12 @@ mod build;
 mod cache;
 mod error;
 mod exit;
+#[doc(hidden)]
+pub mod fuzzing;
+mod hint;
 mod http;
 mod inputs;
+mod inspect;
 mod layer;
 mod oci;
 mod output;
@@ -28,13 +32,19 @@ mod ui;
 mod wheel;
 
 // The binary's edge: flags in, a build or a login, progress out, exit codes.
-pub use build::{build, lock, BuildError, Outcome};
+pub use build::{build, lock, BuildError, Outcome, Report, REPORT_SCHEMA};
 pub use cache::{default_dir as default_cache_dir, Cache};
 pub use exit::{exit_class, is_broken_pipe, ExitClass};
+pub use hint::hint;
 pub use inputs::cli::{Cli, Cmd};
+pub use inputs::cli_docs;
+pub use inputs::commands::ReportArgs;
 pub use inputs::source_date_epoch;
+pub use inputs::spec::{parse_platform, TarballDest};
+pub use inspect::{inspect, text as inspect_text, InspectRequest, Inspection};
 pub use registry::login::{default_config_path, login_from_stdin, logout, LoginRequest};
 pub use ui::Reporter;
+pub use ui::{Level, Stats};
 
 // The image model every stage shares.
 pub use oci::config::{apply as apply_config, Command, ConfigChanges};

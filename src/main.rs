@@ -5,17 +5,18 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 use pyko::{Cli, Cmd, LoginRequest, Reporter};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let ui = Reporter::new(cli.quiet, cli.verbose);
-    let result = run(cli.command, &ui).and_then(|refs| {
-        let mut out = std::io::stdout().lock();
-        refs.iter()
-            .try_for_each(|r| writeln!(out, "{r}"))
-            .and_then(|()| out.flush())
+    let result = run(cli.command, &ui).and_then(|out| {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(out.as_bytes())
+            .and_then(|()| stdout.flush())
             .map_err(anyhow::Error::from)
     });
     match result {
@@ -26,14 +27,17 @@ fn main() -> ExitCode {
             ExitCode::from(pyko::exit_class(e.as_ref()).code())
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            ui.error(&format!("error: {e:#}"));
+            if let Some(h) = pyko::hint(e.as_ref()) {
+                ui.error(&format!("hint: {h}"));
+            }
             ExitCode::from(pyko::exit_class(e.as_ref()).code())
         }
     }
 }
 
-/// Runs one command; returns what goes to stdout (pushed references).
-fn run(cmd: Cmd, ui: &Reporter) -> anyhow::Result<Vec<String>> {
+/// Runs one command; returns what goes to stdout.
+fn run(cmd: Cmd, ui: &Reporter) -> anyhow::Result<String> {
     match cmd {
         Cmd::Build(args) => {
             let epoch = pyko::source_date_epoch()?;
@@ -41,11 +45,54 @@ fn run(cmd: Cmd, ui: &Reporter) -> anyhow::Result<Vec<String>> {
             if let Some(note) = note {
                 ui.info(note);
             }
+            let report_args = args.report.clone();
             let (spec, notes) = args.into_spec(epoch, Some(default_cache))?;
+            if report_args.json && spec.outputs.tarball == Some(pyko::TarballDest::Stdout) {
+                anyhow::bail!("--json writes its document to stdout, where --tarball - writes the image; write the tarball to a file");
+            }
             for n in notes {
                 ui.info(format!("note: {n}"));
             }
-            Ok(pyko::build(&spec, ui)?.pushed)
+            let outcome = pyko::build(&spec, ui)?;
+            ui.summary(&outcome.report.summary_line());
+            let refs: String = outcome.pushed.iter().map(|r| format!("{r}\n")).collect();
+            if let Some(path) = &report_args.image_refs {
+                std::fs::write(path, &refs)
+                    .with_context(|| format!("--image-refs {}: writing", path.display()))?;
+            }
+            if report_args.json {
+                let mut doc = serde_json::to_string_pretty(&outcome.report)?;
+                doc.push('\n');
+                return Ok(doc);
+            }
+            Ok(refs)
+        }
+        Cmd::Inspect(a) => {
+            let platform = a
+                .platform
+                .as_deref()
+                .map(pyko::parse_platform)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--platform {e}"))?;
+            let (dir, _) = pyko::default_cache_dir();
+            let cache = pyko::Cache::open(&dir)?;
+            let req = pyko::InspectRequest {
+                source: a.source,
+                platform,
+                insecure: a.insecure,
+                ca_certs: a.ca_certs,
+            };
+            let i = pyko::inspect(&req, &cache)?;
+            Ok(if a.json {
+                serde_json::to_string_pretty(&i)? + "\n"
+            } else {
+                pyko::inspect_text(&i)
+            })
+        }
+        Cmd::Completions(a) => {
+            let mut out = Vec::new();
+            pyko::cli_docs::completions(a.shell, &mut out);
+            Ok(String::from_utf8(out)?)
         }
         Cmd::Lock(args) => {
             let (default_cache, note) = pyko::default_cache_dir();
@@ -53,7 +100,7 @@ fn run(cmd: Cmd, ui: &Reporter) -> anyhow::Result<Vec<String>> {
                 ui.info(note);
             }
             pyko::lock(&args.into_spec(Some(default_cache))?, ui)?;
-            Ok(vec![])
+            Ok(String::new())
         }
         Cmd::Login(a) => {
             let config = pyko::default_config_path()?;
@@ -69,7 +116,7 @@ fn run(cmd: Cmd, ui: &Reporter) -> anyhow::Result<Vec<String>> {
                 "Login succeeded: credentials for {registry} saved in {}",
                 config.display()
             ));
-            Ok(vec![])
+            Ok(String::new())
         }
         Cmd::Logout(a) => {
             let config = pyko::default_config_path()?;
@@ -82,7 +129,7 @@ fn run(cmd: Cmd, ui: &Reporter) -> anyhow::Result<Vec<String>> {
             } else {
                 ui.info(format!("Not logged in to {}", a.registry));
             }
-            Ok(vec![])
+            Ok(String::new())
         }
     }
 }

@@ -190,6 +190,8 @@ fn image_from(
             ),
         ));
     }
+    // Kept for `pyko inspect` (base name and digest); a build replaces them.
+    let annotations = m.annotations;
     let layers = m
         .layers
         .into_iter()
@@ -210,7 +212,7 @@ fn image_from(
     Ok(Image {
         config,
         layers,
-        annotations: Default::default(),
+        annotations,
     })
 }
 

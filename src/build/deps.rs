@@ -141,6 +141,8 @@ pub fn deps_layers(
     }
     let set_key = format!("deps-set-{}", hex::encode(set.finalize()));
     if let Some(layers) = cached_set(cache, &set_key) {
+        ui.cache_hit(format!("deps layers {set_key}"));
+        crate::ui::record(|s| s.layers_cached += layers.len() as u64);
         ui.info(format!(
             "deps layers: {} (cached, {} wheels)",
             layers.len(),

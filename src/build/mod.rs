@@ -25,6 +25,9 @@ mod lock;
 mod platform;
 mod platforms;
 mod publish;
+mod report;
+
+pub use report::{Report, SCHEMA as REPORT_SCHEMA};
 
 pub use lock::lock;
 
@@ -79,6 +82,8 @@ impl From<crate::registry::RegistryError> for BuildError {
 pub struct Outcome {
     /// `REF@sha256:…` for every pushed reference.
     pub pushed: Vec<String>,
+    /// Everything `--json` and the summary line say.
+    pub report: Report,
 }
 
 pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
@@ -116,7 +121,8 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
     };
     let set = image_set(spec, app_layer.as_ref(), &client, &cache, ui)?;
     let pushed = publish::publish(spec, &set, &client, &cache, ui)?;
-    Ok(Outcome { pushed })
+    let report = report::report(&set, &pushed, ui);
+    Ok(Outcome { pushed, report })
 }
 
 /// The app directory and `COPY` instructions, walked into layer entries.

@@ -88,7 +88,7 @@ pub(super) fn image(
 }
 
 /// Bumped when detection could answer differently for the same base.
-const TARGET_FORMAT: &str = "pyko-target-v1";
+const TARGET_FORMAT: &str = "pyko-target-v2";
 
 /// The base's target, remembered per base manifest digest (and the flags
 /// that override detection): a warm build reads no base layer at all, and a

@@ -15,6 +15,7 @@
 
 mod retry;
 mod tls;
+pub mod trace;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -151,8 +152,12 @@ impl HttpClient {
             let (client, req) = build(&self.client)?.build_split();
             let sent = req.and_then(|mut req| {
                 self.authorize(&mut req);
+                trace::request(&req);
                 client.execute(req)
             });
+            if let Ok(r) = &sent {
+                trace::response(r);
+            }
             let (failure, last) = match sent {
                 Ok(r) if is_transient(r.status()) => (
                     Failure::Transient {

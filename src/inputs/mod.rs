@@ -3,6 +3,8 @@
 //! or the environment.
 
 pub mod cli;
+pub mod cli_docs;
+pub mod commands;
 pub mod dockerfile;
 mod epoch;
 pub mod spec;

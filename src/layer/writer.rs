@@ -2,6 +2,7 @@
 //! ([`super::tar`]) through the parallel gzip ([`super::gzip`]) into a temp
 //! file, renamed into place under its digest once both digests are known.
 
+use crate::ui::progress::{self, Kind};
 use std::path::PathBuf;
 
 use super::gzip;
@@ -45,10 +46,15 @@ pub fn write_layer(
     let level = libdeflater::CompressionLvl::new(opts.level as i32)
         .map_err(|_| LayerError::Level(opts.level))?;
     let tmp = cache.temp_file()?;
+    let progress = progress::bytes(
+        Kind::Compress,
+        format!("layer of {} entries", entries.len()),
+        None,
+    );
     let (produced, written) = gzip::compress(
         level,
         tmp.as_file(),
-        |out| write_tar(&entries, opts.mtime, out),
+        |out| write_tar(&entries, opts.mtime, &mut progress.writer(out)),
         |source| LayerError::Pipeline { source },
     );
     let (diff_id, (digest, size)) = match (produced, written) {
@@ -63,6 +69,7 @@ pub fn write_layer(
         (Err(e), _) => return Err(e),
     };
     let path = cache.persist(tmp, &digest)?;
+    progress.finish();
     Ok((
         Layer {
             digest,

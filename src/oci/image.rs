@@ -76,9 +76,9 @@ pub struct ManifestJson {
     pub media_type: String,
     pub config: Descriptor,
     pub layers: Vec<Descriptor>,
-    /// Not read: a base's annotations describe the base, not the image
-    /// built on it (which gets its own, see `Image::annotations`).
-    #[serde(skip_deserializing, skip_serializing_if = "BTreeMap::is_empty")]
+    /// Read for `pyko inspect`; a build never carries a base's on (its
+    /// image gets its own, see `Image::annotations`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
 }
 

@@ -152,7 +152,7 @@ pub(crate) fn collect_blobs<'a>(
 
 /// Writes an OCI image layout at `dir` holding `images`, each tagged with its
 /// `org.opencontainers.image.ref.name` when a name is given. An existing
-/// layout at `dir` is replaced as a whole.
+/// layout at `dir` is added to, as skopeo does (see `layout_merge`).
 pub fn write_layout(dir: &Path, images: &[(Image, Option<String>)]) -> Result<(), OutputError> {
     if images.is_empty() {
         return Err(OutputError::NoImages);
@@ -208,6 +208,9 @@ fn write_parts(
         }
         Err(e) => return Err(e.into()),
     };
+    if replace && dir.join("oci-layout").is_file() {
+        return super::layout_merge::merge(dir, &blobs, manifests);
+    }
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -2,6 +2,7 @@
 //! Each writes an `ImageSet` (one image, or several behind an index).
 
 pub mod layout;
+mod layout_merge;
 pub mod push;
 pub mod tarball;
 

@@ -113,6 +113,7 @@ fn push_blob(
 ) -> Result<(), RegistryError> {
     let digest = &layer.layer.digest;
     if client.blob_exists(dest, digest)? {
+        crate::ui::record(|s| s.blobs_reused += 1);
         return Ok(());
     }
     if let BlobSource::Registry {
@@ -124,6 +125,7 @@ fn push_blob(
             && repository != &dest.repository
             && client.mount_blob(dest, digest, repository)?
         {
+            crate::ui::record(|s| s.blobs_reused += 1);
             return Ok(());
         }
     }

@@ -262,8 +262,7 @@ fn fetch_token(
         access_token: Option<String>,
         expires_in: Option<u64>,
     }
-    let r: Reply = resp
-        .json()
+    let r: Reply = serde_json::from_reader(resp)
         .map_err(|e| fail(format!("reply is not a token: {}", chain(&e))))?;
     let token = r
         .token

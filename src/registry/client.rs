@@ -170,6 +170,11 @@ impl Client {
             .get(WWW_AUTHENTICATE)
             .and_then(|v| v.to_str().ok())
             .and_then(super::auth::insufficient_scope);
+        let resp_location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let mut body = Vec::new();
         let _ = std::io::Read::read_to_end(&mut std::io::Read::take(resp, 64 * 1024), &mut body);
         let codes = error_codes(&body);
@@ -208,6 +213,21 @@ impl Client {
                     status,
                     codes,
                     hint,
+                }
+            }
+            // The HTTP stack follows redirects it can; one it returns had a
+            // streamed body that cannot be sent twice.
+            300..=399 => {
+                let to = resp_location.unwrap_or_else(|| "no Location".into());
+                RegistryError::Status {
+                    action,
+                    registry,
+                    repository,
+                    status,
+                    codes,
+                    hint: format!(
+                        "The registry redirected this request to {to}, which pyko does not follow for uploads; push to the registry that the redirect names"
+                    ),
                 }
             }
             _ => {

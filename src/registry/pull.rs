@@ -2,6 +2,7 @@
 //! small and capped), layers straight into the blob cache (never memory),
 //! each checked against the digest it was asked for.
 
+use crate::ui::progress::{self, Kind};
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -9,7 +10,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::Method;
 
 use super::client::{scope, Client, Op};
-use super::error::RegistryError;
+use super::error::{chain, RegistryError};
 use super::MAX_MANIFEST_BYTES;
 use crate::cache::{Cache, CacheError};
 use crate::oci::digest::Digest;
@@ -44,6 +45,10 @@ impl Client {
     /// checks the bytes against it; pulling by tag checks them against the
     /// `Docker-Content-Digest` the registry claims, when it sends one.
     pub fn get_manifest(&self, reference: &Reference) -> Result<Manifest, RegistryError> {
+        refetch(|| self.get_manifest_once(reference))
+    }
+
+    fn get_manifest_once(&self, reference: &Reference) -> Result<Manifest, Attempt> {
         let op = Op {
             registry: &reference.registry,
             repository: &reference.repository,
@@ -60,7 +65,7 @@ impl Client {
             Ok(rb.header(ACCEPT, ACCEPTED.join(", ")))
         })?;
         if !resp.status().is_success() {
-            return Err(self.status_error(&op, resp));
+            return Err(self.status_error(&op, resp).into());
         }
         let header_type = resp
             .headers()
@@ -76,13 +81,13 @@ impl Client {
         let digest = Digest::of_bytes(&bytes);
         if let Some(expected) = reference.digest.clone().or(claimed) {
             if expected != digest {
-                return Err(RegistryError::DigestMismatch {
+                return Err(Attempt::Again(Box::new(RegistryError::DigestMismatch {
                     what: format!("manifest {reference}"),
                     registry: reference.registry.clone(),
                     repository: reference.repository.clone(),
                     expected,
                     actual: digest,
-                });
+                })));
             }
         }
         let media_type = manifest_media_type(reference, header_type, &bytes)?;
@@ -101,6 +106,16 @@ impl Client {
         digest: &Digest,
         limit: u64,
     ) -> Result<Vec<u8>, RegistryError> {
+        refetch(|| self.get_blob_bytes_once(registry, repository, digest, limit))
+    }
+
+    fn get_blob_bytes_once(
+        &self,
+        registry: &str,
+        repository: &str,
+        digest: &Digest,
+        limit: u64,
+    ) -> Result<Vec<u8>, Attempt> {
         let op = Op {
             registry,
             repository,
@@ -110,18 +125,18 @@ impl Client {
         let url = format!("{}{repository}/blobs/{digest}", self.base_url(registry));
         let resp = self.send(&op, Method::GET, &url, &|rb| Ok(rb))?;
         if !resp.status().is_success() {
-            return Err(self.status_error(&op, resp));
+            return Err(self.status_error(&op, resp).into());
         }
         let bytes = read_capped(resp, limit, &op, &format!("blob {digest}"))?;
         let actual = Digest::of_bytes(&bytes);
         if &actual != digest {
-            return Err(RegistryError::DigestMismatch {
+            return Err(Attempt::Again(Box::new(RegistryError::DigestMismatch {
                 what: format!("blob {digest}"),
                 registry: registry.into(),
                 repository: repository.into(),
                 expected: digest.clone(),
                 actual,
-            });
+            })));
         }
         Ok(bytes)
     }
@@ -139,6 +154,7 @@ impl Client {
         };
         let digest = &layer.layer.digest;
         if let Some(p) = cache.get(digest, Some(layer.layer.size)) {
+            crate::ui::record(|s| s.cache_hits.push(format!("layer {digest}")));
             return Ok(p);
         }
         let op = Op {
@@ -150,7 +166,8 @@ impl Client {
         let url = format!("{}{repository}/blobs/{digest}", self.base_url(registry));
         let origin = format!("{registry}/{repository}");
         // A connection dropped mid-body surfaces as a read error from the
-        // cache; the whole download is retried a couple of times for that.
+        // cache, and bytes mangled on the way as a digest mismatch (never
+        // stored); the whole download is retried a couple of times for both.
         let mut tries = 0;
         loop {
             tries += 1;
@@ -158,10 +175,45 @@ impl Client {
             if !resp.status().is_success() {
                 return Err(self.status_error(&op, resp));
             }
+            let what = format!("layer {}", &digest.hex()[..12]);
+            let resp = progress::bytes(Kind::Download, what, Some(layer.layer.size)).reader(resp);
             match cache.put_verified(digest, resp, &origin) {
-                Err(CacheError::Read { .. }) if tries < 3 => continue,
+                Err(CacheError::Read { .. } | CacheError::DigestMismatch { .. })
+                    if tries < TRIES =>
+                {
+                    continue
+                }
                 r => return Ok(r?),
             }
+        }
+    }
+}
+
+/// Downloads of one thing, counting the first; the HTTP stack already
+/// retries requests that got no answer, this is for answers that broke.
+const TRIES: u32 = 3;
+
+/// How one download attempt failed: for good, or in a way that a fresh
+/// download may not (a body cut short, bytes not matching their digest).
+enum Attempt {
+    Fatal(Box<RegistryError>),
+    Again(Box<RegistryError>),
+}
+
+impl From<RegistryError> for Attempt {
+    fn from(e: RegistryError) -> Attempt {
+        Attempt::Fatal(Box::new(e))
+    }
+}
+
+fn refetch<T>(attempt: impl Fn() -> Result<T, Attempt>) -> Result<T, RegistryError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt() {
+            Ok(v) => return Ok(v),
+            Err(Attempt::Again(_)) if tries < TRIES => continue,
+            Err(Attempt::Again(e) | Attempt::Fatal(e)) => return Err(*e),
         }
     }
 }
@@ -171,21 +223,21 @@ fn read_capped(
     limit: u64,
     op: &Op,
     what: &str,
-) -> Result<Vec<u8>, RegistryError> {
+) -> Result<Vec<u8>, Attempt> {
     let mut bytes = Vec::new();
-    resp.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| RegistryError::Protocol {
+    resp.take(limit + 1).read_to_end(&mut bytes).map_err(|e| {
+        Attempt::Again(Box::new(RegistryError::Protocol {
             registry: op.registry.to_string(),
-            detail: format!("{}: reading the {what}: {e}", op.action),
-        })?;
+            detail: format!("{}: reading the {what}: {}", op.action, chain(&e)),
+        }))
+    })?;
     if bytes.len() as u64 > limit {
-        return Err(RegistryError::TooLarge {
+        return Err(Attempt::Fatal(Box::new(RegistryError::TooLarge {
             what: what.to_string(),
             registry: op.registry.to_string(),
             repository: op.repository.to_string(),
             limit,
-        });
+        })));
     }
     Ok(bytes)
 }

@@ -14,6 +14,9 @@ use super::error::RegistryError;
 use crate::oci::digest::Digest;
 use crate::oci::reference::Reference;
 
+/// Upload sessions tried for one blob before a lost session is an error.
+const UPLOAD_SESSIONS: u32 = 3;
+
 impl Client {
     fn push_op<'a>(&self, dest: &'a Reference, action: String) -> Op<'a> {
         Op {
@@ -78,12 +81,19 @@ impl Client {
             // 202 opened an ordinary upload session instead; it is left to
             // expire, since the upload path opens its own.
             StatusCode::ACCEPTED => Ok(false),
+            // Some registries answer a mount they cannot do (the source is
+            // unknown to them, or the session vanished) with 404: upload.
+            StatusCode::NOT_FOUND => Ok(false),
             _ => Err(self.status_error(&op, resp)),
         }
     }
 
     /// Uploads `path` (exactly `size` bytes with digest `digest`) as a blob:
-    /// POST opens a session, one PUT streams the file and commits it.
+    /// POST opens a session, one PUT streams the file and commits it. A
+    /// session the registry no longer knows (404: expired, or consumed by a
+    /// PUT whose answer was lost, so the retry finds it gone) is not an
+    /// error by itself: the blob may be there already, else a new session
+    /// is opened, a few times.
     pub fn upload_blob(
         &self,
         dest: &Reference,
@@ -91,17 +101,47 @@ impl Client {
         size: u64,
         path: &Path,
     ) -> Result<(), RegistryError> {
+        let mut sessions = 0;
+        loop {
+            sessions += 1;
+            match self.upload_session(dest, digest, size, path)? {
+                Some(lost) => {
+                    if self.blob_exists(dest, digest)? {
+                        return Ok(());
+                    }
+                    if sessions >= UPLOAD_SESSIONS {
+                        return Err(lost);
+                    }
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// One POST + PUT; `Some(error)` when the session was lost or could
+    /// not be opened (404).
+    fn upload_session(
+        &self,
+        dest: &Reference,
+        digest: &Digest,
+        size: u64,
+        path: &Path,
+    ) -> Result<Option<RegistryError>, RegistryError> {
         let op = self.push_op(dest, format!("uploading blob {digest}"));
         let resp = self.send(&op, Method::POST, &self.blob_url(dest, "uploads/"), &|rb| {
             Ok(rb.header(CONTENT_LENGTH, 0))
         })?;
-        if resp.status() != StatusCode::ACCEPTED {
-            return Err(self.status_error(&op, resp));
+        match resp.status() {
+            StatusCode::ACCEPTED => {}
+            StatusCode::NOT_FOUND => return Ok(Some(self.status_error(&op, resp))),
+            _ => return Err(self.status_error(&op, resp)),
         }
         let mut url = self.location(&op, &resp)?;
         url.query_pairs_mut().append_pair("digest", digest.as_str());
         // A generous deadline for the whole body: ~256 KiB/s worst case.
         let deadline = Duration::from_secs(120 + size / (256 * 1024));
+        let what = format!("blob {}", &digest.hex()[..12]);
+        let progress = crate::ui::progress::bytes(crate::ui::Kind::Upload, what, Some(size));
         let resp = self.send(&op, Method::PUT, url.as_str(), &|rb| {
             let file = std::fs::File::open(path).map_err(|source| RegistryError::ReadLocal {
                 path: path.to_path_buf(),
@@ -112,12 +152,13 @@ impl Client {
                 .header(CONTENT_TYPE, "application/octet-stream")
                 .header(CONTENT_LENGTH, size)
                 .timeout(deadline)
-                .body(Body::sized(file, size)))
+                .body(Body::sized(progress.reader(file), size)))
         })?;
-        if resp.status() != StatusCode::CREATED {
-            return Err(self.status_error(&op, resp));
+        match resp.status() {
+            StatusCode::CREATED => Ok(None),
+            StatusCode::NOT_FOUND => Ok(Some(self.status_error(&op, resp))),
+            _ => Err(self.status_error(&op, resp)),
         }
-        Ok(())
     }
 
     /// PUTs a manifest under a tag or digest; returns the digest of the

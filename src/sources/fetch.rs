@@ -17,7 +17,9 @@ use crate::http::HttpClient;
 use crate::oci::digest::{Digest, HashingReader, HashingWriter};
 use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
 use crate::sources::metadata::MetadataClient;
+use crate::sources::resolve::WithLocalWheels;
 use crate::target::PythonTarget;
+use crate::ui::progress::{self, Kind};
 use crate::ui::Reporter;
 use crate::wheel::{self, normalize_name, Tags, WheelFilename};
 
@@ -89,6 +91,11 @@ pub fn fetch_wheels(
                     let metadata = MetadataClient::new(http, cache);
                     let request = reqs.request(options);
                     let source = index_source(&index, &metadata);
+                    let mut local_wheels = Vec::new();
+                    for dir in &dirs {
+                        local_wheels.extend(wheel::find_wheels(dir)?);
+                    }
+                    let source = WithLocalWheels::new(&source, &local_wheels);
                     let resolved = resolve_for(&request, &tags, &source, ui)?;
                     let pins = pins_of(&resolved, &tags, |n| reqs.hashes_of(n));
                     (pins, urls, dirs, Some(reqs.top_level_names()))
@@ -113,7 +120,7 @@ pub fn fetch_wheels(
             )
         }
     };
-    let index = if pins.iter().any(|p| p.wheels.is_empty()) {
+    let index = if pins.iter().any(|p| p.wheels.is_empty() && !p.sdist_only) {
         Some(IndexClient::new(&index_urls, http)?)
     } else {
         None
@@ -155,6 +162,12 @@ pub fn fetch_wheels(
                 let r = fetch_one(pin, &tags, index.as_ref(), http, &local_wheels, cache);
                 match &r {
                     Ok((filename, path, how)) => {
+                        if pin.sdist_only {
+                            ui.warn(format!(
+                                "{}=={} ({}): the lock lists only an sdist; using your wheel {} from --wheels, whose hash cannot be checked against the lock",
+                                pin.name, pin.version, pin.origin, path.display()
+                            ));
+                        }
                         let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
                         ui.info(format!(
@@ -233,6 +246,26 @@ fn fetch_one(
                 .into_owned()
         })
         .collect();
+    if pin.sdist_only {
+        // The lock's hashes are the sdist's, so a built wheel cannot match
+        // them: the caller says so on stderr.
+        return match select_wheel(tags, pin, &local_names) {
+            Ok(i) => Ok((local_names[i].clone(), local[i].clone(), "local, unhashed")),
+            Err(_) => Err(LockError::Package {
+                name: pin.name.clone(),
+                version: pin.version.to_string(),
+                origin: pin.origin.clone(),
+                message: format!(
+                    "the lock lists only an sdist, and {} no wheel of it that fits CPython {} (best tag {}): build one (`pip wheel --no-deps {}=={}`) into a directory and pass it with --wheels DIR",
+                    if local.is_empty() { "without --wheels DIR there is" } else { "--wheels DIR has" },
+                    tags.python_version(),
+                    tags.best(),
+                    pin.name,
+                    pin.version,
+                ),
+            }),
+        };
+    }
     if let Ok(i) = select_wheel(tags, pin, &local_names) {
         let actual = sha256_file(&local[i])?;
         check_hash(pin, &actual, &local[i].display().to_string())?;
@@ -299,13 +332,25 @@ fn download(
         message,
     };
     let parsed = Url::parse(url).map_err(|e| err(e.to_string()))?;
-    let mut resp = http.get(parsed).map_err(|e| err(chain(&e)))?;
-    if !resp.status().is_success() {
-        return Err(err(format!("HTTP {}", resp.status().as_u16())));
-    }
-    let tmp = cache.temp_file()?;
-    let mut w = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp));
-    std::io::copy(&mut resp, &mut w).map_err(|e| err(chain(&e)))?;
+    // A connection dropped mid-body is retried like one dropped before
+    // the answer (the HTTP stack's retries end when headers arrive).
+    let mut tries = 0;
+    let mut w = loop {
+        tries += 1;
+        let resp = http.get(parsed.clone()).map_err(|e| err(chain(&e)))?;
+        if !resp.status().is_success() {
+            return Err(err(format!("HTTP {}", resp.status().as_u16())));
+        }
+        let total = resp.content_length();
+        let mut resp = progress::bytes(Kind::Download, pin.name.clone(), total).reader(resp);
+        let tmp = cache.temp_file()?;
+        let mut w = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp));
+        match std::io::copy(&mut resp, &mut w) {
+            Ok(_) => break w,
+            Err(_) if tries < 3 => continue,
+            Err(e) => return Err(err(chain(&e))),
+        }
+    };
     w.flush().map_err(|e| err(e.to_string()))?;
     let (buf, digest, _) = w.finish();
     let tmp = buf.into_inner().map_err(|e| err(e.error().to_string()))?;

@@ -72,6 +72,10 @@ pub struct Pin {
     pub origin: String,
     /// Candidates a lock file lists; empty means "ask the index".
     pub wheels: Vec<LockedWheel>,
+    /// The lock lists only an sdist: a wheel the user brings (`--wheels
+    /// DIR`) with this name and version stands for it, and the index is not
+    /// asked (the lock chose that file, not whatever the index offers).
+    pub sdist_only: bool,
 }
 
 /// A wheel a lock file lists, by URL or local path.

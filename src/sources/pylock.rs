@@ -104,6 +104,17 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
         let version = version
             .parse()
             .map_err(|e| err(format!("package {}: version {version:?}: {e}", p.name)))?;
+        if p.wheels.is_empty() && p.sdist.is_some() {
+            pins.push(Pin {
+                name: crate::wheel::normalize_name(&p.name),
+                version,
+                hashes: Vec::new(),
+                origin,
+                wheels: Vec::new(),
+                sdist_only: true,
+            });
+            continue;
+        }
         if p.wheels.is_empty() {
             let what = if p.sdist.is_some() {
                 "only an sdist"
@@ -159,6 +170,7 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
             hashes: Vec::new(),
             origin,
             wheels,
+            sdist_only: false,
         });
     }
     // PEP 751 does not say which packages were asked for: `pyko lock`

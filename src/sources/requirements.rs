@@ -297,6 +297,7 @@ fn parse_text(
                 "a path or URL requirement needs a build (sdists are not supported yet); {BUILD_HINT}"
             )));
         }
+        check_name(&spec).map_err(err)?;
         let requirement = Requirement::from_str(&spec)
             .map_err(|e| err(format!("not a valid requirement: {e}")))?;
         if let Some(VersionOrUrl::Url(_)) = &requirement.version_or_url {
@@ -355,6 +356,7 @@ fn push_pin(pins: &mut Vec<Pin>, l: &Line, version: Version) -> Result<(), LockE
         hashes: l.hashes.clone(),
         origin: l.origin(),
         wheels: Vec::new(),
+        sdist_only: false,
     });
     Ok(())
 }
@@ -402,6 +404,24 @@ fn split_hashes(line: &str) -> Result<(String, Vec<String>), String> {
         }
     }
     Ok((spec.join(" "), hashes))
+}
+
+/// pep508_rs 0.9 panics on a name that ends in `.`, `-` or `_` before an
+/// operator (`u0.==1`; found by the fuzzer), so the name is checked first.
+fn check_name(spec: &str) -> Result<(), String> {
+    let name: &str = spec
+        .trim_start()
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+        .next()
+        .unwrap_or("");
+    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let well_formed = edge_ok(name.chars().next()) && edge_ok(name.chars().last());
+    if !name.is_empty() && !well_formed {
+        return Err(format!(
+            "not a valid requirement: project name {name:?} must start and end with a letter or digit"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

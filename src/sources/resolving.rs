@@ -55,9 +55,13 @@ pub fn pins_of(
             origin: format!("resolved for {}", tags.best()),
             wheels: vec![LockedWheel {
                 filename: r.wheel.filename.clone(),
-                location: Location::Url(r.wheel.url.to_string()),
+                location: match r.wheel.url.to_file_path() {
+                    Ok(path) if r.wheel.url.scheme() == "file" => Location::Path(path),
+                    _ => Location::Url(r.wheel.url.to_string()),
+                },
                 sha256: r.wheel.sha256.clone(),
             }],
+            sdist_only: false,
         })
         .collect()
 }

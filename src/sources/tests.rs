@@ -22,6 +22,7 @@ fn pin(name: &str, version: &str) -> Pin {
         hashes: vec![],
         origin: "test".into(),
         wheels: vec![],
+        sdist_only: false,
     }
 }
 
@@ -144,6 +145,21 @@ wheels = [
     let files: Vec<String> = uvloop.wheels.iter().map(|w| w.filename.clone()).collect();
     let i = select_wheel(&arm, uvloop, &files).unwrap();
     assert!(files[i].contains("aarch64"), "{}", files[i]);
+    assert!(l.pins.iter().all(|p| !p.sdist_only));
+
+    // uvloop without its wheels: a pin only the user's wheel can fill.
+    let at = lock
+        .find("sdist = { url = \"https://example.invalid/f/uvloop")
+        .unwrap();
+    let sdist_only = format!(
+        "{}{}",
+        &lock[..at],
+        lock[at..].split_once("\nwheels").unwrap().0
+    );
+    let l = uvlock::parse(Path::new("uv.lock"), &sdist_only, &arm_env).unwrap();
+    let uvloop = l.pins.iter().find(|p| p.name == "uvloop").unwrap();
+    assert!(uvloop.sdist_only && uvloop.wheels.is_empty(), "{uvloop:?}");
+    assert_eq!(uvloop.version.to_string(), "0.21.0");
 }
 
 #[test]
@@ -178,13 +194,11 @@ wheels = [{ url = "https://example.invalid/pywin32-311-cp311-cp311-win_amd64.whl
     );
 
     let sdist_only = "lock-version = \"1.0\"\n[[packages]]\nname = \"foo\"\nversion = \"1\"\nsdist = { url = \"https://example.invalid/foo-1.tar.gz\" }\n";
-    let err = pylock::parse(Path::new("pylock.toml"), sdist_only, &e)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("pylock.toml: package foo has only an sdist"),
-        "{err}"
-    );
+    // An sdist-only entry becomes a pin that only a user's wheel can fill.
+    let l = pylock::parse(Path::new("pylock.toml"), sdist_only, &e).unwrap();
+    assert_eq!(l.pins.len(), 1);
+    assert!(l.pins[0].sdist_only && l.pins[0].wheels.is_empty());
+    assert_eq!(l.pins[0].version.to_string(), "1");
     let err = pylock::parse(Path::new("pylock.toml"), "[[package]]\n", &e)
         .unwrap_err()
         .to_string();

@@ -139,6 +139,17 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
             .ok_or_else(|| err(format!("package {} has no version", p.name)))?
             .parse()
             .map_err(|e| err(format!("package {}: version: {e}", p.name)))?;
+        if p.wheels.is_empty() && p.sdist.is_some() {
+            pins.push(Pin {
+                name: crate::wheel::normalize_name(&p.name),
+                version,
+                hashes: Vec::new(),
+                origin,
+                wheels: Vec::new(),
+                sdist_only: true,
+            });
+            continue;
+        }
         if p.wheels.is_empty() {
             let what = if p.sdist.is_some() {
                 "only an sdist"
@@ -194,6 +205,7 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
             hashes: Vec::new(),
             origin,
             wheels,
+            sdist_only: false,
         });
     }
     Ok(Lock {

@@ -4,14 +4,14 @@
 //! the image, so an arm64 image is planned on an amd64 host the same way.
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-
-use flate2::read::MultiGzDecoder;
+use std::path::PathBuf;
 
 use crate::oci::Platform;
 
+mod scan;
 pub mod venv;
+
+use scan::{scan_layer, Found};
 
 /// The C library of the image, which decides manylinux vs musllinux tags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -83,22 +83,14 @@ pub enum TargetError {
         layer: PathBuf,
         error: std::io::Error,
     },
-    #[error("no Python interpreter found in the base image (looked for usr/local/bin/python3.X and usr/bin/python3.X, and PYTHON_VERSION in its Env); use a Python base image, or give --python X.Y")]
+    #[error("no Python interpreter found in the base image (looked for usr/local/bin/python3.X and usr/bin/python3.X); use a base image with a Python interpreter")]
     NoPython,
     #[error("no C library found in the base image (looked for libc.so.6 and ld-musl-*.so.1): pyko cannot tell which binary wheels fit; use a glibc or musl based image")]
     NoLibc,
+    #[error("the base image has no interpreter for Python {want} (found: {}); launchers and `#!python` scripts need one: give --python X.Y for a Python it has, or use a base image with Python {want}", if found.is_empty() { "none in usr/local/bin or usr/bin" } else { found.as_str() })]
+    NoInterpreterFor { want: String, found: String },
     #[error("invalid PYTHON_VERSION {0:?} in the base image's Env; give --python X.Y")]
     BadEnvVersion(String),
-}
-
-/// What the layer scan found, before the layout rules are applied.
-#[derive(Default, Debug)]
-struct Found {
-    /// Interpreter paths (`usr/bin/python3.11`) → (major, minor).
-    pythons: BTreeMap<String, (u32, u32)>,
-    /// Every path seen (after whiteouts), for layout probes.
-    dirs_of_interest: BTreeMap<String, ()>,
-    libc: Option<Libc>,
 }
 
 /// Decides the target from the base config and its layers (gzip blobs,
@@ -171,16 +163,21 @@ pub fn detect(
         (
             ma,
             mi,
-            "/usr/bin/python3".to_string(),
+            system_executable(&found, ma, mi),
             format!("{prefix}/lib/python{ma}.{mi}/{dir}"),
         )
-    } else if let Some((ma, mi)) = overrides.python.or(env_version) {
-        (
-            ma,
-            mi,
-            "/usr/local/bin/python3".into(),
-            format!("/usr/local/lib/python{ma}.{mi}/site-packages"),
-        )
+    } else if let Some(want) = overrides.python.or(env_version) {
+        // A launcher whose shebang names a file the image lacks fails as
+        // `not found` only when the container starts: refuse now instead.
+        return Err(TargetError::NoInterpreterFor {
+            want: format!("{}.{}", want.0, want.1),
+            found: found
+                .pythons
+                .keys()
+                .map(|p| format!("/{p}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
     } else {
         return Err(TargetError::NoPython);
     };
@@ -205,6 +202,34 @@ pub fn detect(
         platform,
         libc,
     })
+}
+
+/// What `sys.executable` is for Debian-style `/usr/bin/python3.X`: the
+/// `python3` link when the image has one that leads to this version (the
+/// `python3` package), else the versioned binary itself (only `python3.X`
+/// installed) — a shebang naming a missing `python3` would fail at start.
+fn system_executable(found: &Found, major: u32, minor: u32) -> String {
+    let versioned = format!("python{major}.{minor}");
+    let python3 = match found.python3_link.as_ref() {
+        None => None,
+        // A regular file named python3 (some distributions): it is the
+        // interpreter when it is the only Python there.
+        Some(None) => (found
+            .pythons
+            .keys()
+            .filter(|p| p.starts_with("usr/bin/"))
+            .count()
+            == 1)
+            .then_some(()),
+        Some(Some(target)) => {
+            let name = target.rsplit('/').next().unwrap_or(target);
+            (name == versioned).then_some(())
+        }
+    };
+    match python3 {
+        Some(()) => "/usr/bin/python3".into(),
+        None => format!("/usr/bin/{versioned}"),
+    }
 }
 
 /// The interpreter with `prefix` (e.g. `usr/bin/python3.`) matching `want`,
@@ -245,143 +270,6 @@ pub fn parse_version(v: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
-const PROBES: &[&str] = &[
-    "usr/local/bin/python",
-    "usr/local/bin/python3",
-    "usr/lib/python3/dist-packages",
-    "etc/redhat-release",
-];
-
-fn scan_layer(path: &Path, found: &mut Found) -> std::io::Result<()> {
-    use std::io::BufRead;
-    let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
-    // Layers from a `docker save` archive are plain tars; the rest gzip.
-    let gzip = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn std::io::Read> = if gzip {
-        Box::new(MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
-    let mut archive = tar::Archive::new(reader);
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        let raw = entry.path()?.to_string_lossy().into_owned();
-        let p = raw
-            .trim_start_matches("./")
-            .trim_start_matches('/')
-            .trim_end_matches('/');
-        let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
-        if let Some(hidden) = name.strip_prefix(".wh.") {
-            // A whiteout: a later layer deleted what earlier ones had.
-            let gone = if hidden == ".wh..opq" {
-                dir.to_string()
-            } else {
-                format!("{dir}/{hidden}")
-            };
-            let gone = gone.trim_start_matches('/');
-            found
-                .pythons
-                .retain(|k, _| k != gone && !k.starts_with(&format!("{gone}/")));
-            found
-                .dirs_of_interest
-                .retain(|k, _| k != gone && !k.starts_with(&format!("{gone}/")));
-            continue;
-        }
-        if PROBES.contains(&p) {
-            found.dirs_of_interest.insert(p.to_string(), ());
-        }
-        if matches!(dir, "usr/bin" | "usr/local/bin" | "bin") {
-            if let Some(v) = name.strip_prefix("python").and_then(strict_version) {
-                found.pythons.insert(p.to_string(), v);
-            }
-        }
-        if let Some(libc) = libc_from_name(name) {
-            found.libc = Some(libc);
-        } else if name == "libc.so.6" && entry.header().entry_type().is_file() {
-            let mut bytes = Vec::new();
-            (&mut entry).take(64 << 20).read_to_end(&mut bytes)?;
-            if let Some(libc) = glibc_from_binary(&bytes) {
-                found.libc = Some(libc);
-            }
-        } else if p == "lib/apk/db/installed" {
-            let mut text = String::new();
-            (&mut entry).take(64 << 20).read_to_string(&mut text)?;
-            if let Some(libc) = musl_from_apk_db(&text) {
-                found.libc = Some(libc);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `3.11` → (3, 11); rejects `3.11-config`, `3`, `3.11m`.
-fn strict_version(s: &str) -> Option<(u32, u32)> {
-    let (a, b) = s.split_once('.')?;
-    if a.is_empty() || b.is_empty() || !(a.bytes().chain(b.bytes())).all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    Some((a.parse().ok()?, b.parse().ok()?))
-}
-
-/// Older glibc ships `libc-2.31.so`; musl ships `ld-musl-<arch>.so.1`
-/// (its version comes from the apk database when present).
-fn libc_from_name(name: &str) -> Option<Libc> {
-    if let Some(v) = name
-        .strip_prefix("libc-")
-        .and_then(|r| r.strip_suffix(".so"))
-    {
-        let (major, minor) = strict_version(v)?;
-        return Some(Libc::Glibc { major, minor });
-    }
-    if name.starts_with("ld-musl-") && name.ends_with(".so.1") {
-        return Some(Libc::Musl { major: 1, minor: 2 });
-    }
-    None
-}
-
-/// glibc embeds "release version 2.36" in libc.so.6; failing that, the
-/// newest `GLIBC_2.N` symbol version it defines is its own version.
-fn glibc_from_binary(bytes: &[u8]) -> Option<Libc> {
-    let find_after = |needle: &[u8]| -> Option<(u32, u32)> {
-        let at = bytes.windows(needle.len()).position(|w| w == needle)? + needle.len();
-        let tail = &bytes[at..(at + 16).min(bytes.len())];
-        let s: String = tail
-            .iter()
-            .take_while(|c| c.is_ascii_digit() || **c == b'.')
-            .map(|c| *c as char)
-            .collect();
-        parse_version(&s)
-    };
-    if let Some((major, minor)) = find_after(b"release version ") {
-        return Some(Libc::Glibc { major, minor });
-    }
-    let mut best: Option<(u32, u32)> = None;
-    let needle = b"GLIBC_2.";
-    let mut i = 0;
-    while let Some(pos) = bytes[i..].windows(needle.len()).position(|w| w == needle) {
-        let at = i + pos + needle.len();
-        let digits: String = bytes[at..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .map(|c| *c as char)
-            .collect();
-        if let Ok(minor) = digits.parse::<u32>() {
-            best = best.max(Some((2, minor)));
-        }
-        i = at;
-    }
-    best.map(|(major, minor)| Libc::Glibc { major, minor })
-}
-
-fn musl_from_apk_db(text: &str) -> Option<Libc> {
-    let block = text
-        .split("\n\n")
-        .find(|b| b.lines().any(|l| l == "P:musl"))?;
-    let v = block.lines().find_map(|l| l.strip_prefix("V:"))?;
-    let (major, minor) = parse_version(v)?;
-    Some(Libc::Musl { major, minor })
-}
-
 /// CPython 3.11 laid out as the official images do, on glibc 2.36: the
 /// target the later stages' unit tests install for.
 #[cfg(test)]
@@ -412,41 +300,4 @@ impl PythonTarget {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions() {
-        assert_eq!(parse_version("3.11.2"), Some((3, 11)));
-        assert_eq!(parse_version("3.13.0rc1"), Some((3, 13)));
-        assert_eq!(strict_version("3.11"), Some((3, 11)));
-        assert_eq!(strict_version("3.11-config"), None);
-        assert_eq!(
-            libc_from_name("libc-2.31.so"),
-            Some(Libc::Glibc {
-                major: 2,
-                minor: 31
-            })
-        );
-        assert_eq!(
-            glibc_from_binary(
-                b"xx GNU C Library (Debian GLIBC 2.36-9) stable release version 2.36.\n"
-            ),
-            Some(Libc::Glibc {
-                major: 2,
-                minor: 36
-            })
-        );
-        assert_eq!(
-            glibc_from_binary(b"\0GLIBC_2.2.5\0GLIBC_2.17\0GLIBC_2.34\0"),
-            Some(Libc::Glibc {
-                major: 2,
-                minor: 34
-            })
-        );
-        assert_eq!(
-            musl_from_apk_db("P:busybox\nV:1.36\n\nP:musl\nV:1.2.4-r2\n"),
-            Some(Libc::Musl { major: 1, minor: 2 })
-        );
-    }
-}
+mod tests;

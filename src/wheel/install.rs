@@ -4,6 +4,7 @@
 //! spec's steps), refuse two wheels writing one path, and check that the set
 //! is complete for the target (`check`).
 
+use crate::ui::progress::{self, Kind};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -52,7 +53,9 @@ pub fn install(
     let mut owners: HashMap<String, PathBuf> = HashMap::new();
     let mut distributions = Vec::new();
     let mut metadatas = Vec::new();
+    let progress = progress::bytes(Kind::Install, "wheels", Some(chosen.len() as u64));
     for (wheel, filename) in chosen {
+        progress.inc(1);
         let is_requested = requested
             .as_ref()
             .is_none_or(|r| r.contains(&filename.normalized_name()));

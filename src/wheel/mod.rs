@@ -37,3 +37,7 @@ pub use filename::{
 pub use install::{install, InstallOptions, Installation};
 pub use select::best_wheel;
 pub use tags::Tags;
+
+// For the fuzz targets (`crate::fuzzing`).
+pub(crate) use metadata::{parse_metadata, parse_wheel_file};
+pub(crate) use record::parse as parse_record;

@@ -9,14 +9,13 @@ use std::path::{Path, PathBuf};
 
 use pyko::{Cache, CoreMetadata, HttpClient, HttpOptions, IndexClient, IndexFile, MetadataClient};
 
-use crate::common::fixtures::{self, Flavour, BASE_TAG};
+use crate::common::fixtures;
 use crate::common::index::{self, wheel_metadata, Form, IndexOptions, IndexServer};
-use crate::common::run::pyko;
 
 /// 2024-01-02T03:04:05Z (the harness default) in Unix seconds.
 const DEFAULT_UPLOAD_SECONDS: i64 = 1_704_164_645;
 
-fn wheels() -> Vec<PathBuf> {
+pub(crate) fn wheels() -> Vec<PathBuf> {
     let mut w: Vec<PathBuf> = std::fs::read_dir(fixtures::wheelhouse())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -31,7 +30,7 @@ fn file_name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
 
-fn new_http() -> HttpClient {
+pub(crate) fn new_http() -> HttpClient {
     HttpClient::new(&HttpOptions::default()).unwrap()
 }
 
@@ -94,7 +93,10 @@ fn get_all(client: &MetadataClient, files: &[IndexFile]) -> BTreeMap<String, Str
 fn headers(metadata: &[u8], key: &str) -> Vec<String> {
     String::from_utf8_lossy(metadata)
         .lines()
-        .take_while(|l| !l.trim().is_empty())
+        // As Python's email parser: only an empty line ends the headers; a
+        // line starting with whitespace (even a blank one) continues one.
+        .take_while(|l| !l.is_empty())
+        .filter(|l| !l.starts_with([' ', '\t']))
         .filter_map(|l| l.split_once(':'))
         .filter(|(k, _)| k.trim().eq_ignore_ascii_case(key))
         .map(|(_, v)| v.trim().to_string())
@@ -286,155 +288,6 @@ fn mislabelled_wheels_and_tampered_metadata_are_refused() {
     assert!(e.contains(".metadata") && e.contains("sha256"), "{e}");
 }
 
-/// Hole 3: `user:pass@` in an index URL reaches that origin's pages and
-/// files as basic auth, no other host, and never a message.
-#[test]
-fn index_credentials_go_to_the_same_origin_only_and_are_never_shown() {
-    let wheels = wheels();
-    let mut opts = IndexOptions::new(Form::HtmlRange);
-    opts.basic_auth = Some(("alice".into(), "s3cret-pw".into()));
-    let private = IndexServer::start_with(&wheels, &opts);
-    let public = IndexServer::start_with(&wheels, &IndexOptions::new(Form::HtmlNoRange));
-    let public_url = public.url.replace("127.0.0.1", "localhost");
-    let http = new_http();
-    let (cache, _g) = Cache::ephemeral().unwrap();
-    let client = MetadataClient::new(&http, &cache);
-
-    let index = IndexClient::new(
-        &[
-            private.url_with_credentials("alice", "s3cret-pw"),
-            public_url,
-        ],
-        &http,
-    )
-    .unwrap();
-    for u in index.urls() {
-        assert!(!u.as_str().contains("s3cret"), "{u}");
-    }
-    let files = index.files("click").unwrap();
-    assert_eq!(files.len(), 2);
-    for f in &files {
-        assert!(!f.url.as_str().contains("s3cret"), "{}", f.url);
-        client.get(f).unwrap_or_else(|e| panic!("{}: {e}", f.url));
-    }
-    let reqs = private.requests();
-    assert!(reqs.iter().any(|r| r.is_wheel()), "{:#?}", private.log());
-    assert!(
-        reqs.iter().all(|r| r.authorized && r.status != 401),
-        "{:#?}",
-        private.log()
-    );
-    assert!(
-        public.requests().iter().all(|r| !r.authorized),
-        "another host got the credentials: {:#?}",
-        public.log()
-    );
-
-    // A wrong password: 401, said with the user and without the password.
-    let index = IndexClient::new(
-        &[private.url_with_credentials("alice", "wrong-pw")],
-        &new_http(),
-    )
-    .unwrap();
-    let e = index.files("click").unwrap_err().to_string();
-    assert!(
-        e.contains("alice:****@")
-            && e.contains("401")
-            && e.contains("credentials")
-            && !e.contains("wrong-pw"),
-        "{e}"
-    );
-}
-
-fn build_args<'a>(base: &'a str, req: &'a str, index_url: &'a str, out: &'a str) -> Vec<&'a str> {
-    vec![
-        "build",
-        "--from",
-        base,
-        "--requirements",
-        req,
-        "--index-url",
-        index_url,
-        "--app",
-        "EXAMPLE",
-        "--cmd",
-        "true",
-        "--oci-layout",
-        out,
-    ]
-}
-
-/// The same through the binary: a build from a password-protected index
-/// works, and neither it nor a failing one prints the password.
-#[test]
-fn builds_from_a_password_protected_index_never_print_the_password() {
-    let wheels = wheels();
-    let mut opts = IndexOptions::new(Form::HtmlRange);
-    opts.basic_auth = Some(("ci".into(), "pw-9f3a1c".into()));
-    let server = IndexServer::start_with(&wheels, &opts);
-    let base = format!(
-        "oci-layout:{}:{BASE_TAG}",
-        fixtures::base_layout(Flavour::Slim).display()
-    );
-    let app = fixtures::example_app();
-    let req = app.join("requirements.txt");
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let url = server.url_with_credentials("ci", "pw-9f3a1c");
-    let args: Vec<&str> = build_args(&base, req.to_str().unwrap(), &url, out.to_str().unwrap())
-        .into_iter()
-        .map(|a| {
-            if a == "EXAMPLE" {
-                app.to_str().unwrap()
-            } else {
-                a
-            }
-        })
-        .collect();
-    let run = pyko(&args, &dir.path().join("cache"));
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{stderr}");
-    assert!(!stderr.contains("pw-9f3a1c"), "{stderr}");
-    assert!(out.join("index.json").is_file());
-    let reqs = server.requests();
-    assert_eq!(
-        reqs.iter()
-            .filter(|r| r.is_wheel() && r.status == 200)
-            .count(),
-        39,
-        "every wheel downloaded with the index's credentials: {:#?}",
-        server.log()
-    );
-    assert!(reqs.iter().all(|r| r.authorized), "{:#?}", server.log());
-
-    // Nothing listens there: the error names the index, not the password.
-    let dead = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let url = format!("http://ci:pw-9f3a1c@127.0.0.1:{dead}/simple/");
-    let out2 = dir.path().join("out2");
-    let args: Vec<&str> = build_args(&base, req.to_str().unwrap(), &url, out2.to_str().unwrap())
-        .into_iter()
-        .map(|a| {
-            if a == "EXAMPLE" {
-                app.to_str().unwrap()
-            } else {
-                a
-            }
-        })
-        .collect();
-    let run = pyko(&args, &dir.path().join("cache2"));
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(!run.status.success(), "{stderr}");
-    assert!(!stderr.contains("pw-9f3a1c"), "{stderr}");
-    assert!(
-        stderr.contains(&format!("ci:****@127.0.0.1:{dead}")),
-        "{stderr}"
-    );
-    assert!(!out2.exists());
-}
-
 /// The harness's older entry points still serve the same tree.
 #[test]
 fn legacy_tree_writer_lists_every_wheel() {
@@ -446,4 +299,104 @@ fn legacy_tree_writer_lists_every_wheel() {
     assert_eq!(server.form, Form::Json);
     let index = IndexClient::new(std::slice::from_ref(&server.url), &new_http()).unwrap();
     assert_eq!(listed(&index, &wheels).len(), 39);
+}
+
+fn uv() -> PathBuf {
+    let out = std::process::Command::new("bash")
+        .arg(fixtures::repo_root().join("tests/fixtures/uv.sh"))
+        .output()
+        .expect("run tests/fixtures/uv.sh");
+    assert!(
+        out.status.success(),
+        "tests/fixtures/uv.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// Real uv reads every form of the harness's index and resolves the
+/// example's five top-level names to exactly its 39 pins; in form (a) it
+/// takes the `.metadata` files and never a wheel, as pyko does.
+#[test]
+fn real_uv_resolves_against_every_form() {
+    let wheels = wheels();
+    let want: Vec<String> = wheels
+        .iter()
+        .map(|w| {
+            let n = file_name(w);
+            let mut parts = n.split('-');
+            let name = index::normalize(parts.next().unwrap());
+            format!("{name}=={}", parts.next().unwrap())
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let top = dir.path().join("top.in");
+    std::fs::write(&top, "joblib\nnumpy\npandas\nscikit-learn\nstreamlit\n").unwrap();
+    for form in Form::ALL {
+        let server = IndexServer::start_with(&wheels, &IndexOptions::new(form));
+        let out = std::process::Command::new(uv())
+            .args(["pip", "compile", "--quiet", "--no-header", "--no-annotate"])
+            .args(["--python-version", "3.11", "--python-platform"])
+            .args([
+                "x86_64-manylinux_2_28",
+                "--only-binary",
+                ":all:",
+                "--index-url",
+            ])
+            .arg(&server.url)
+            .arg(&top)
+            .env(
+                "UV_CACHE_DIR",
+                dir.path().join(format!("uv-cache-{form:?}")),
+            )
+            .env_remove("UV_INDEX_URL")
+            .env("UV_NO_CONFIG", "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{form:?}: {}\n{:#?}",
+            String::from_utf8_lossy(&out.stderr),
+            server.log()
+        );
+        let mut got: Vec<String> = stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|l| l.trim().to_string())
+            .collect();
+        got.sort();
+        let mut want = want.clone();
+        want.sort();
+        assert_eq!(got, want, "{form:?}");
+        let reqs = server.requests();
+        let log = server.log().join("\n");
+        match form {
+            Form::Json => {
+                assert!(!reqs.iter().any(|r| r.is_wheel()), "{log}");
+                assert!(
+                    reqs.iter().filter(|r| r.is_metadata()).count() >= 39,
+                    "{log}"
+                );
+            }
+            Form::HtmlRange => assert!(
+                reqs.iter()
+                    .filter(|r| r.is_wheel() && r.method == "GET")
+                    .all(|r| r.status == 206),
+                "{log}"
+            ),
+            Form::HtmlNoRange => {
+                assert!(reqs.iter().all(|r| r.status != 206), "{log}");
+            }
+        }
+        let wheel_gets = reqs
+            .iter()
+            .filter(|r| r.is_wheel() && r.method == "GET")
+            .count();
+        let bytes: u64 = reqs.iter().map(|r| r.bytes).sum();
+        eprintln!(
+            "uv, {form:?}: {} requests, {wheel_gets} wheel GETs, {bytes} bytes",
+            reqs.len()
+        );
+    }
 }

@@ -156,3 +156,55 @@ fn hostile_lock_names_are_refused() {
         assert!(!d.join("escaped-1.0-py3-none-any.whl").exists());
     }
 }
+
+/// `--oci-layout DIR` adds to a layout skopeo wrote, as skopeo itself
+/// does: its tag and blobs stay, pyko's tag is added, and writing a tag
+/// again moves it. Before the fix the skopeo tag was wiped.
+#[test]
+fn oci_layout_is_added_to_not_wiped() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let base = crate::common::fixtures::base_oci_ref(crate::common::fixtures::Flavour::Slim);
+    let dest = format!("oci:{}:base", layout.display());
+    crate::common::run::skopeo(&["copy", &base, &dest]);
+    let base_digest = crate::common::run::json(&crate::common::run::skopeo(&["inspect", &dest]))
+        ["Digest"]
+        .clone();
+
+    let one = test_image(dir.path(), "amd64", &[3_000]);
+    let two = test_image(dir.path(), "arm64", &[4_000]);
+    pyko::write_layout(&layout, &[(one.clone(), Some("app".into()))]).unwrap();
+    pyko::write_layout(&layout, &[(two.clone(), Some("app".into()))]).unwrap();
+
+    let inspect = |tag: &str| {
+        crate::common::run::json(&crate::common::run::skopeo(&[
+            "inspect",
+            &format!("oci:{}:{tag}", layout.display()),
+        ]))
+    };
+    assert_eq!(inspect("base")["Digest"], base_digest);
+    assert_eq!(
+        inspect("app")["Digest"],
+        two.manifest_blob().digest.to_string()
+    );
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 2, "{index}");
+    // The base's blobs are all still there: skopeo copies it out whole.
+    let out = dir.path().join("copied");
+    crate::common::run::skopeo(&[
+        "copy",
+        &format!("oci:{}:base", layout.display()),
+        &format!("oci:{}:x", out.display()),
+    ]);
+
+    // A directory that is not a layout is still refused, untouched.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("notes.txt"), "mine").unwrap();
+    let err = pyko::write_layout(&other, &[(one, None)])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not an OCI image layout"), "{err}");
+    assert_eq!(std::fs::read_dir(&other).unwrap().count(), 1);
+}

@@ -72,7 +72,10 @@ impl Reader<'_> {
                 source: BlobSource::File(path),
             });
         }
-        self.finish(config, layers, manifest_digest, index_digest, platform)
+        // Kept for `pyko inspect` (base name and digest); a build replaces them.
+        let mut base = self.finish(config, layers, manifest_digest, index_digest, platform)?;
+        base.image.annotations = m.annotations;
+        Ok(base)
     }
 }
 

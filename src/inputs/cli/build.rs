@@ -114,6 +114,8 @@ pub struct BuildArgs {
     pub no_cache: bool,
     #[command(flatten)]
     pub resolve: ResolveFlags,
+    #[command(flatten)]
+    pub report: crate::inputs::commands::ReportArgs,
 }
 
 impl BuildArgs {

@@ -21,15 +21,16 @@ pub use lock::LockArgs;
 #[derive(Parser, Debug)]
 #[command(
     name = "pyko",
-    version,
+    version = crate::inputs::cli_docs::VERSION,
     about = "Build OCI images for Python apps without a daemon"
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Cmd,
-    /// Print what each step does (to stderr).
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
+    /// Say more (to stderr): -v each step's details, -vv also every HTTP
+    /// request and response, credentials redacted.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// Print nothing but errors and the pushed references.
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -49,6 +50,11 @@ pub enum Cmd {
     Login(LoginArgs),
     /// Remove a registry's credentials from Docker's config.json.
     Logout(LogoutArgs),
+    /// Show what an image holds: platforms, layers (for pyko's, the wheels
+    /// and app files), config, base.
+    Inspect(super::commands::InspectArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(super::commands::CompletionsArgs),
 }
 
 #[derive(Args, Debug)]

@@ -133,30 +133,45 @@ impl IndexClient {
                 url: shown.clone(),
                 source,
             };
-            let resp = self.http.send(
-                &|c| Ok(c.get(url.clone()).header(ACCEPT, ACCEPT_SIMPLE)),
-                err,
-            )?;
-            if resp.status().as_u16() == 404 {
+            // A page cut off mid-body is fetched again (the HTTP stack's
+            // retries end when the headers arrive).
+            let mut tries = 0;
+            let (final_url, ctype, body) = loop {
+                tries += 1;
+                let resp = self.http.send(
+                    &|c| Ok(c.get(url.clone()).header(ACCEPT, ACCEPT_SIMPLE)),
+                    err,
+                )?;
+                if resp.status().as_u16() == 404 {
+                    break (None, String::new(), String::new());
+                }
+                if !resp.status().is_success() {
+                    return Err(IndexError::Status {
+                        url: shown,
+                        status: resp.status().as_u16(),
+                    });
+                }
+                let final_url = resp.url().clone();
+                let ctype = resp
+                    .headers()
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                match resp.text() {
+                    Ok(body) => break (Some(final_url), ctype, body),
+                    Err(_) if tries < 3 => continue,
+                    Err(source) => {
+                        return Err(IndexError::Http {
+                            url: shown.clone(),
+                            source,
+                        })
+                    }
+                }
+            };
+            let Some(final_url) = final_url else {
                 continue;
-            }
-            if !resp.status().is_success() {
-                return Err(IndexError::Status {
-                    url: shown,
-                    status: resp.status().as_u16(),
-                });
-            }
-            let final_url = resp.url().clone();
-            let ctype = resp
-                .headers()
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            let body = resp.text().map_err(|source| IndexError::Http {
-                url: shown.clone(),
-                source,
-            })?;
+            };
             if ctype.starts_with("application/vnd.pypi.simple.v1+json") {
                 all.extend(parse_json(&body, &final_url)?);
             } else {

@@ -126,6 +126,14 @@ impl MetadataClient {
         if let Some(path) = digest.as_ref().and_then(|d| self.cache.get(d, file.size)) {
             return from_wheel_file(&path, wheel).map_err(fail);
         }
+        // A wheel from `--wheels DIR`: read where it is.
+        if file.url.scheme() == "file" {
+            let path = file
+                .url
+                .to_file_path()
+                .map_err(|_| fail(format!("{}: not a local path", file.url)))?;
+            return from_wheel_file(&path, wheel).map_err(fail);
+        }
         if let CoreMetadataHint::Available { sha256 } = &file.core_metadata {
             if let Some(bytes) = self.metadata_file(file, sha256.as_deref())? {
                 return Ok(bytes);

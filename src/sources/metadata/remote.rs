@@ -14,6 +14,9 @@ use crate::error::chain;
 use crate::http::HttpClient;
 
 /// The first request's suffix: the central directory of most wheels fits.
+/// Measured on the example's 39 wheels: 64 KiB + 32 KiB blocks take 56
+/// requests (2.6 MB), 16 + 16 KiB take 89 (1.4 MB); round trips cost more
+/// than bytes on a real network, so the bigger ones.
 const SUFFIX: u64 = 64 * 1024;
 /// Later reads fetch at least this much, so the zip reader's small reads
 /// do not each become a request.

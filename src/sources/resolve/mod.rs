@@ -27,7 +27,7 @@ use crate::wheel::{normalize_name, Tags};
 
 use provider::{add_requirement, Pkg, Provider};
 use shared::{requirement_range, Context, Shared, PREFETCH_THREADS};
-pub use source::IndexSource;
+pub use source::{IndexSource, WithLocalWheels};
 
 /// Where candidate files and their metadata come from.
 pub trait PackageSource: Sync {

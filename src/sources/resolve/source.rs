@@ -51,3 +51,67 @@ impl PackageSource for IndexSource<'_> {
         urls.join(", ")
     }
 }
+
+/// `--wheels DIR` / `--find-links` as a source in front of the index: a
+/// project's local wheels are listed first (pip's find-links merged with the
+/// index), so a package that exists only there still resolves. Their
+/// metadata is read from the file itself (a `file:` URL).
+pub struct WithLocalWheels<'a> {
+    inner: &'a dyn PackageSource,
+    local: HashMap<String, Vec<IndexFile>>,
+}
+
+impl<'a> WithLocalWheels<'a> {
+    /// `wheels`: paths of `.whl` files (made absolute for their `file:` URL).
+    pub fn new(inner: &'a dyn PackageSource, wheels: &[std::path::PathBuf]) -> WithLocalWheels<'a> {
+        let mut local: HashMap<String, Vec<IndexFile>> = HashMap::new();
+        for path in wheels {
+            let Some(filename) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+                continue;
+            };
+            let Ok(parsed) = filename.parse::<crate::wheel::WheelFilename>() else {
+                continue;
+            };
+            let Some(url) = std::path::absolute(path)
+                .ok()
+                .and_then(|p| reqwest::Url::from_file_path(p).ok())
+            else {
+                continue;
+            };
+            local
+                .entry(crate::wheel::normalize_name(&parsed.name))
+                .or_default()
+                .push(IndexFile {
+                    filename,
+                    url,
+                    sha256: None,
+                    yanked: false,
+                    requires_python: None,
+                    upload_time: None,
+                    core_metadata: Default::default(),
+                    size: None,
+                });
+        }
+        WithLocalWheels { inner, local }
+    }
+}
+
+impl PackageSource for WithLocalWheels<'_> {
+    fn files(&self, project: &str) -> Result<Vec<IndexFile>, IndexError> {
+        let mut files = self.local.get(project).cloned().unwrap_or_default();
+        files.extend(self.inner.files(project)?);
+        Ok(files)
+    }
+
+    fn metadata(&self, file: &IndexFile) -> Result<CoreMetadata, MetadataError> {
+        self.inner.metadata(file)
+    }
+
+    fn prefetch(&self, files: &[IndexFile]) {
+        self.inner.prefetch(files)
+    }
+
+    fn describe(&self) -> String {
+        format!("{} and the local wheels", self.inner.describe())
+    }
+}

@@ -83,15 +83,15 @@ impl std::fmt::Display for Logged {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} {} accept={} range={} auth={} -> {} {} {}B",
+            "{} {} accept={} range={} auth={} sent={}B -> {} {}",
             self.method,
             self.path,
             self.accept,
             self.range.as_deref().unwrap_or("-"),
             self.authorized,
+            self.bytes,
             self.status,
-            self.content_type,
-            self.bytes
+            self.content_type
         )
     }
 }
@@ -214,7 +214,8 @@ impl IndexServer {
             .replacen("http://", &format!("http://{user}:{password}@"), 1)
     }
 
-    /// One line per request (see `Logged`'s Display).
+    /// One line per request, `METHOD PATH accept=… range=… auth=… sent=NB
+    /// -> STATUS CONTENT-TYPE` (the type last, as tests match on it).
     pub fn log(&self) -> Vec<String> {
         self.requests().iter().map(|r| r.to_string()).collect()
     }

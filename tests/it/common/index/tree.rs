@@ -147,7 +147,10 @@ pub fn wheel_metadata(wheel: &Path) -> Vec<u8> {
 fn header(metadata: &[u8], key: &str) -> Option<String> {
     String::from_utf8_lossy(metadata)
         .lines()
-        .take_while(|l| !l.trim().is_empty())
+        // Only an empty line ends the headers (a blank line starting with
+        // whitespace continues one, as Python's email parser reads it).
+        .take_while(|l| !l.is_empty())
+        .filter(|l| !l.starts_with([' ', '\t']))
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
             (k.trim().eq_ignore_ascii_case(key) && !v.trim().is_empty())

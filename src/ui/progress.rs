@@ -1,0 +1,239 @@
+//! A handle per byte stream (a download, an upload, a layer compressed,
+//! wheels installed). On a terminal it is a live bar among the others; it
+//! always ends as one plain line with the size and time, and counts into
+//! the summary. A stream that stops early (an error, a retry) leaves no
+//! line: the error says what happened.
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{current, size, Level, Sink, Step};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Download,
+    Upload,
+    Compress,
+    /// Counted in wheels, not bytes.
+    Install,
+}
+
+impl Kind {
+    fn verb(self) -> &'static str {
+        match self {
+            Kind::Download => "download",
+            Kind::Upload => "upload",
+            Kind::Compress => "compress",
+            Kind::Install => "install",
+        }
+    }
+
+    fn past(self) -> &'static str {
+        match self {
+            Kind::Download => "downloaded",
+            Kind::Upload => "uploaded",
+            Kind::Compress => "compressed",
+            Kind::Install => "installed",
+        }
+    }
+}
+
+/// Streams smaller than this report their line only with `-v`: a config
+/// blob or a small wheel is not a step worth a line of a CI log.
+const SMALL: u64 = 1 << 20;
+
+/// Cheap to clone; the line is said when the last clone goes.
+#[derive(Clone)]
+pub struct Progress(Arc<Inner>);
+
+struct Inner {
+    kind: Kind,
+    what: String,
+    total: Option<u64>,
+    done: AtomicU64,
+    finished: AtomicBool,
+    started: Instant,
+    bar: Option<ProgressBar>,
+    sink: Option<Arc<Sink>>,
+}
+
+/// Starts a stream of `total` bytes (wheels, for [`Kind::Install`]), if
+/// known. Without a reporter (library use, unit tests) it only counts.
+pub fn bytes(kind: Kind, what: impl Into<String>, total: Option<u64>) -> Progress {
+    let what = what.into();
+    let sink = current();
+    let bar = sink.as_ref().and_then(|s| s.multi.as_ref()).map(|multi| {
+        let bar = match total {
+            Some(n) => ProgressBar::new(n),
+            None => ProgressBar::no_length(),
+        };
+        bar.set_style(style(kind, total.is_some()));
+        bar.set_prefix(kind.verb());
+        bar.set_message(what.clone());
+        let bar = multi.add(bar);
+        bar.enable_steady_tick(Duration::from_millis(150));
+        bar
+    });
+    Progress(Arc::new(Inner {
+        kind,
+        what,
+        total,
+        done: AtomicU64::new(0),
+        finished: AtomicBool::new(false),
+        started: Instant::now(),
+        bar,
+        sink,
+    }))
+}
+
+/// At most 80 columns: the message takes what the fixed fields leave.
+fn style(kind: Kind, sized: bool) -> ProgressStyle {
+    let counts = if kind == Kind::Install {
+        "{pos:>4}/{len:<4}"
+    } else if sized {
+        "{bytes:>9}/{total_bytes:<9}"
+    } else {
+        "{bytes:>9}"
+    };
+    let template = if sized {
+        format!("{{prefix:>8}} {{wide_msg}} {{bar:16}} {counts} {{bytes_per_sec:>11}} {{eta:>3}}")
+    } else {
+        format!("{{prefix:>8}} {{spinner}} {{wide_msg}} {counts} {{bytes_per_sec:>11}}")
+    };
+    ProgressStyle::with_template(&template)
+        .expect("template is valid")
+        .progress_chars("=> ")
+}
+
+impl Progress {
+    pub fn inc(&self, n: u64) {
+        let done = self.0.done.fetch_add(n, Ordering::Relaxed) + n;
+        if let Some(bar) = &self.0.bar {
+            bar.set_position(done);
+        }
+        if self.0.total.is_some_and(|t| done >= t) {
+            self.0.finished.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Marks the stream complete (a stream of unknown length ends here).
+    pub fn finish(&self) {
+        self.0.finished.store(true, Ordering::Relaxed);
+    }
+
+    /// Counts what `r` yields, from zero: a retried stream starts again.
+    pub fn reader<R: Read>(&self, r: R) -> ProgressIo<R> {
+        self.0.done.store(0, Ordering::Relaxed);
+        self.0.finished.store(false, Ordering::Relaxed);
+        ProgressIo {
+            inner: r,
+            progress: self.clone(),
+        }
+    }
+
+    /// Counts what goes through `w`; [`Progress::finish`] says it ended.
+    pub fn writer<W: Write>(&self, w: W) -> ProgressIo<W> {
+        ProgressIo {
+            inner: w,
+            progress: self.clone(),
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+            if let Some(m) = self.sink.as_ref().and_then(|s| s.multi.as_ref()) {
+                m.remove(&bar);
+            }
+        }
+        let Some(sink) = &self.sink else { return };
+        if !self.finished.load(Ordering::Relaxed) {
+            return;
+        }
+        let done = *self.done.get_mut();
+        let seconds = self.started.elapsed().as_secs_f64();
+        let amount = match self.kind {
+            Kind::Install => format!("{done} wheels"),
+            _ => size(done),
+        };
+        let at = if self.kind != Kind::Install && done < SMALL {
+            Level::Verbose
+        } else {
+            Level::Normal
+        };
+        sink.line(
+            at,
+            &format!(
+                "{} {}: {amount} in {seconds:.1}s",
+                self.kind.past(),
+                self.what
+            ),
+        );
+        let mut stats = sink.stats();
+        match self.kind {
+            Kind::Download => stats.bytes_downloaded += done,
+            Kind::Upload => {
+                stats.bytes_uploaded += done;
+                stats.blobs_uploaded += 1;
+            }
+            Kind::Compress => stats.layers_built += 1,
+            Kind::Install => {}
+        }
+        stats.steps.push(Step {
+            kind: self.kind.verb(),
+            what: self.what.clone(),
+            bytes: done,
+            seconds,
+        });
+    }
+}
+
+/// A reader or writer that moves its [`Progress`] along.
+pub struct ProgressIo<T> {
+    inner: T,
+    progress: Progress,
+}
+
+impl<R: Read> Read for ProgressIo<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.progress.finish();
+        }
+        self.progress.inc(n as u64);
+        Ok(n)
+    }
+}
+
+impl<W: Write> Write for ProgressIo<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.progress.inc(n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without a reporter a handle still counts, and says nothing.
+    #[test]
+    fn counts_through_a_reader() {
+        let p = bytes(Kind::Download, "x", Some(5));
+        let mut out = Vec::new();
+        p.reader(&b"hello"[..]).read_to_end(&mut out).unwrap();
+        assert_eq!(p.0.done.load(Ordering::Relaxed), 5);
+        assert!(p.0.finished.load(Ordering::Relaxed));
+    }
+}

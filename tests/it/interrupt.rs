@@ -1,0 +1,159 @@
+//! SIGINT and SIGTERM in the middle of a build: while a base layer is
+//! downloading (the proxy hangs mid-body), and while a blob is being
+//! pushed. Nothing half-done may be left where it looks finished: no
+//! tarball, no tag in the registry, no cache entry that fails its digest,
+//! and the next build succeeds with the image a clean build makes.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::common::faults::{Fault, FaultProxy, Rule};
+use crate::common::fixtures::{self, Flavour};
+use crate::common::index::sha256_hex;
+use crate::common::registry::Registry;
+use crate::common::run::pyko_cmd;
+use crate::faults::stored_digest;
+
+fn build(proxy: &FaultProxy, dir: &Path, wheels: &Path) -> std::process::Command {
+    let mut cmd = pyko_cmd(&dir.join("cache"));
+    cmd.args(["build", "--from"])
+        .arg(format!("{}/library/python:base", proxy.host))
+        .arg("--wheels")
+        .arg(wheels)
+        .arg("--app")
+        .arg(wheels)
+        .args(["--cmd", "python", "--push"])
+        .arg(format!("{}/demo/app:1", proxy.host))
+        .arg("--tarball")
+        .arg(dir.join("out/app.tar"));
+    cmd
+}
+
+/// Interrupts with `signal` once the `nth` request of `kind` hangs.
+fn interrupt_at(kind: crate::faults::Kind, nth: usize, signal: &str) {
+    let reg = Registry::start();
+    fixtures::push_base(&reg, Flavour::Slim, "library/python:base");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    for e in std::fs::read_dir(fixtures::wheelhouse()).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("idna-")
+        {
+            std::fs::copy(&p, wheels.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let (method, path) = kind.pattern();
+    // Hang after 64 KiB of the body: the transfer is well under way.
+    let proxy = FaultProxy::start(
+        &reg.host,
+        vec![Rule::new(
+            Some(method),
+            path,
+            nth,
+            usize::MAX,
+            Fault::Hang(64 << 10),
+        )],
+    );
+    let mut child = build(&proxy, dir.path(), &wheels)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while proxy.rule(0).matched() < nth {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never reached {kind:?}: {:?}",
+            proxy.log()
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "build ended before {kind:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let st = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "{kind:?}: interrupted build succeeded");
+
+    // A tarball written before the push began may stay, but only whole:
+    // it must be the one the next (clean) build writes.
+    let tarball = dir.path().join("out/app.tar");
+    let kept = tarball.exists().then(|| sha256_hex(&tarball));
+    let out: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "app.tar")
+        .collect();
+    assert!(
+        out.is_empty(),
+        "{kind:?} {signal}: left in the output dir: {out:?}"
+    );
+    assert_eq!(
+        stored_digest(&reg, "demo/app:1"),
+        None,
+        "{kind:?}: tag pushed"
+    );
+    let cache = dir.path().join("cache");
+    for e in std::fs::read_dir(cache.join("blobs/sha256")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(
+            sha256_hex(&p),
+            name,
+            "{kind:?}: corrupt cache entry {}",
+            p.display()
+        );
+    }
+
+    // The next build, on the same cache with a healthy network, succeeds.
+    // Same port: the base reference (with it) is in the image.
+    let port: u16 = proxy.host.rsplit(':').next().unwrap().parse().unwrap();
+    drop(proxy);
+    let clean = FaultProxy::start_at(port, &reg.host, vec![]);
+    let out = build(&clean, dir.path(), &wheels).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stored = stored_digest(&reg, "demo/app:1").expect("pushed");
+    assert!(printed.contains(&stored), "{printed} vs {stored}");
+    if let Some(kept) = kept {
+        assert_eq!(
+            kept,
+            sha256_hex(&tarball),
+            "{kind:?}: the kept tarball was not whole"
+        );
+    }
+    assert!(tarball.is_file());
+    // What the killed build was writing is swept by the next one.
+    let tmp: Vec<_> = std::fs::read_dir(cache.join("tmp")).unwrap().collect();
+    assert!(
+        tmp.is_empty(),
+        "{kind:?} {signal}: temp files left in the cache: {tmp:?}"
+    );
+}
+
+#[test]
+fn sigint_mid_download() {
+    // The first blob is the config; the second a layer, streamed to the cache.
+    interrupt_at(crate::faults::Kind::BlobGet, 2, "-INT");
+}
+
+#[test]
+fn sigterm_mid_push() {
+    interrupt_at(crate::faults::Kind::UploadPut, 1, "-TERM");
+}
