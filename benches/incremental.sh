@@ -6,6 +6,9 @@
 #   no-change      the same build again
 #   app-only       one line of app.py changed
 #   one-pin        itsdangerous re-pinned (2.2.0 -> 2.2.0.post1, same files)
+# Then, NEW only, two fresh runners (empty caches) with --cache-repo:
+#   repo-cold      the first fills the registry cache
+#   repo-fresh     the second reads it: no deps layer built or uploaded
 # Prints wall seconds and, from the registry log, blob uploads (PUT) and
 # base-layer downloads (GET) per step.
 #   bash benches/incremental.sh OLD_PYKO NEW_PYKO   (binaries to compare)
@@ -51,7 +54,7 @@ step() { # label bin cache wheels app dest
     mark=$(wc -c < "$work/reg.log")
     local t0=$(date +%s.%N)
     PYKO_CACHE_DIR=$cache "$bin" build --from "$reg/library/python:3.11-slim" --wheels "$wh" \
-        --app "$app" --port 8501 --cmd 'streamlit run app.py' --push "$reg/$dest" \
+        --app "$app" --port 8501 --cmd 'streamlit run app.py' --push "$reg/$dest" ${EXTRA:-} \
         >"$work/out" 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
     local t1=$(date +%s.%N)
     local puts gets
@@ -72,3 +75,8 @@ for which in old new; do
     step "$which" "$bin" "$c" "$work/wheels2" "$work/app-$which" "bench/$which:pin" one-pin
     grep -h "deps layer" "$work/err" | sed 's/^/       /' | head -20
 done
+
+echo "== --cache-repo, fresh runners (new only)"
+EXTRA="--cache-repo $reg/ci/cache" step new "$new" "$work/runner1" "$wheels" "$work/app-new" "bench/r1:x" repo-cold
+EXTRA="--cache-repo $reg/ci/cache" step new "$new" "$work/runner2" "$wheels" "$work/app-new" "bench/r2:x" repo-fresh
+grep -h "deps layer" "$work/err" | sed 's/^/       /' | head -5
