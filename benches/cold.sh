@@ -15,8 +15,9 @@
 #   bash benches/cold.sh           (as root; uses the test fixtures)
 #   PYKO_BENCH_SMOKE=1 bash benches/cold.sh   (5 small wheels, no buildah:
 #                                   seconds; scripts/test.sh runs this)
-# Both binaries compared are `cargo build` debug builds (dependencies at
-# opt-level 2, Cargo.toml): the machine is shared, release builds cost minutes.
+# pyko and the floor are release builds (PYKO_BENCH_PROFILE=dev for debug
+# ones); scripts/test.sh has just built the release dependencies for
+# `cargo test --release`, so the smoke run compiles almost nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -28,10 +29,11 @@ done
 uv=$(bash tests/fixtures/uv.sh | tail -n1)
 layout=$(bash tests/fixtures/base-images.sh slim | tail -n1)
 all_wheels=$(bash tests/fixtures/wheels.sh | tail -n1)
-cargo build --quiet --bin pyko
-floor=$(cargo build --quiet --bench floor --message-format=json \
+profile=${PYKO_BENCH_PROFILE:-release}
+cargo build --quiet --profile "$profile" --bin pyko
+floor=$(cargo build --quiet --profile "$profile" --bench floor --message-format=json \
   | python3 -c 'import json,sys; print([m["executable"] for m in map(json.loads, sys.stdin) if m.get("executable")][-1])')
-pyko=$root/target/debug/pyko
+pyko=$root/target/$([ "$profile" = dev ] && echo debug || echo "$profile")/pyko
 
 work=$(mktemp -d /tmp/pyko-cold.XXXXXX)
 reg_pid=
@@ -137,7 +139,7 @@ rows+=("e-libdeflate-floor $e_secs $(python3 -c "print(f'{$e_user+$e_sys:.2f}')"
 installed=$(du -sb "$work/tree-a" | cut -f1); tar_bytes=$(stat -c %s "$work/a.tar"); gz_bytes=$(cat "$work/a.bytes")
 rm -rf "$work/tree-a" "$work/a.tar"
 
-echo "== pyko cold.sh: $(ls "$wheels" | wc -l) wheels, $((installed / 1000000)) MB installed, tar $((tar_bytes / 1000000)) MB, $(nproc) cores, debug builds${smoke:+, SMOKE (no buildah)}"
+echo "== pyko cold.sh: $(ls "$wheels" | wc -l) wheels, $((installed / 1000000)) MB installed, tar $((tar_bytes / 1000000)) MB, $(nproc) cores, $profile builds${smoke:+, SMOKE (no buildah)}"
 cold=$(echo "${rows[0]}" | cut -d' ' -f2)
 printf '%-20s %8s %8s %8s %12s %8s %8s\n' run wall_s cpu_s rss_MB bytes vs_cold size/gzip6
 for r in "${rows[@]}"; do

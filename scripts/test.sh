@@ -16,8 +16,9 @@ bash tests/fixtures/base-trixie.sh >/dev/null
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --release --all-targets -- --test-threads=2
-# Fuzz smoke: 30 s per parser target (skips, saying so, without nightly).
-bash scripts/fuzz.sh
+# Fuzz smoke: 10 s per parser target (skips, saying so, without nightly);
+# FUZZ_SECONDS=3600 bash scripts/fuzz.sh for a real run.
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} bash scripts/fuzz.sh
 # Issue 15's benchmark, small: 5 wheels, no buildah, seconds (the table is
 # printed; the full run is `bash benches/cold.sh`).
 PYKO_BENCH_SMOKE=1 bash benches/cold.sh
