@@ -33,7 +33,7 @@ profile=${PYKO_BENCH_PROFILE:-release}
 cargo build --quiet --profile "$profile" --bin pyko
 floor=$(cargo build --quiet --profile "$profile" --bench floor --message-format=json \
   | python3 -c 'import json,sys; print([m["executable"] for m in map(json.loads, sys.stdin) if m.get("executable")][-1])')
-pyko=$root/target/$([ "$profile" = dev ] && echo debug || echo "$profile")/pyko
+pyko=${CARGO_TARGET_DIR:-$root/target}/$([ "$profile" = dev ] && echo debug || echo "$profile")/pyko
 
 work=$(mktemp -d /tmp/pyko-cold.XXXXXX)
 reg_pid=

@@ -38,9 +38,16 @@ took
 
 work=$(mktemp -d /tmp/pyko-demo.XXXXXX)
 cleanup() {
-    # The app is a throwaway: no graceful shutdown to wait for.
-    [ -n "${app_pid:-}" ] && kill -KILL "$app_pid" 2>/dev/null && wait "$app_pid" 2>/dev/null
+    # Every step runs whatever the one before returned: under `set -e` a
+    # failing `wait` (a killed app returns 137) ended the trap early and
+    # left the registry holding the port for the next run.
+    set +e
     [ -n "${reg_pid:-}" ] && kill "$reg_pid" 2>/dev/null
+    # The app is a throwaway: no graceful shutdown to wait for.
+    if [ -n "${app_pid:-}" ]; then
+        kill -KILL "$app_pid" 2>/dev/null
+        wait "$app_pid" 2>/dev/null
+    fi
     local busy=
     for m in proc dev; do
         mountpoint -q "$work/bundle/rootfs/$m" 2>/dev/null || continue

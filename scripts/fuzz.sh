@@ -20,7 +20,9 @@ if ! cargo fuzz --help >/dev/null 2>&1; then
 fi
 targets=${FUZZ_TARGETS:-$(cargo +nightly fuzz list)}
 start=$(date +%s)
-if ! cargo +nightly fuzz build --dev; then
+# Its own target dir: the sanitizer flags would invalidate the test build's.
+fuzz_target_dir=(${PYKO_FUZZ_TARGET_DIR:+--target-dir "$PYKO_FUZZ_TARGET_DIR"})
+if ! cargo +nightly fuzz build --dev "${fuzz_target_dir[@]}"; then
     echo "fuzz: SKIPPED: the nightly toolchain cannot build the fuzz targets (see above)"
     exit 0
 fi
@@ -36,7 +38,7 @@ for t in $targets; do
         uvlock) find tests testdata -name 'uv.lock' -type f -exec cp {} "fuzz/corpus/$t/" \; 2>/dev/null ;;
     esac
     echo "fuzz: $t for ${seconds}s"
-    if ! cargo +nightly fuzz run --dev "$t" "fuzz/corpus/$t" -- \
+    if ! cargo +nightly fuzz run --dev "${fuzz_target_dir[@]}" "$t" "fuzz/corpus/$t" -- \
         -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 |
         tail -n 15; then
         echo "fuzz: $t FAILED (crash input under fuzz/artifacts/$t/)"

@@ -190,9 +190,12 @@ impl Cache {
     }
 
     /// Moves a fully written temp file into place under its (already
-    /// computed) digest.
+    /// computed) digest. The data reaches the disk before the rename: a
+    /// blob is trusted by its name, so a crash must never leave a name
+    /// over bytes that were not yet written.
     pub fn persist(&self, tmp: NamedTempFile, digest: &Digest) -> Result<PathBuf, CacheError> {
         let path = self.blob_path(digest);
+        tmp.as_file().sync_data().map_err(io_err(&path))?;
         tmp.persist(&path).map_err(|e| CacheError::Io {
             path: path.clone(),
             source: e.error,
@@ -253,6 +256,7 @@ impl Cache {
         let mut tmp = self.temp_file()?;
         tmp.write_all(value).map_err(io_err(&self.tmp_dir()))?;
         let path = self.root.join("keys").join(key);
+        tmp.as_file().sync_data().map_err(io_err(&path))?;
         tmp.persist(&path).map_err(|e| CacheError::Io {
             path,
             source: e.error,

@@ -11,6 +11,11 @@ use pyko::{Cli, Cmd, LoginRequest, Reporter};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Without it a signal leaves half-written outputs beside their
+    // destinations; a build is still correct without it, so only warn.
+    if let Err(e) = pyko::install_signal_cleanup() {
+        eprintln!("warning: cannot catch signals ({e}); an interrupted build may leave temp files");
+    }
     let ui = Reporter::new(cli.quiet, cli.verbose);
     let result = run(cli.command, &ui).and_then(|out| {
         let mut stdout = std::io::stdout().lock();

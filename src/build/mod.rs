@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use crate::cache::{Cache, CacheError};
 use crate::inputs::spec::BuildSpec;
 use crate::layer::app;
+use crate::layer::dockerignore::DockerIgnore;
 use crate::layer::writer::{write_layer, LayerOptions};
 use crate::oci::{config, ImageLayer, ImageSet, Layer};
 use crate::registry::{Client, ClientOptions};
@@ -132,7 +133,16 @@ fn app_entries(
 ) -> Result<Option<(&PathBuf, Vec<crate::layer::Entry>)>, BuildError> {
     let app_entries = match &spec.app {
         Some(dir) if !dir.is_dir() => return Err(BuildError::AppDir(dir.clone())),
-        Some(dir) => Some((dir, app::app_entries(dir, &spec.workdir, None)?)),
+        Some(dir) => {
+            let ignore = match &spec.app_ignore {
+                Some(file) => DockerIgnore::load_file(file.clone())?,
+                None => DockerIgnore::load(dir)?,
+            };
+            Some((
+                dir,
+                app::app_entries_ignoring(dir, &spec.workdir, None, &ignore)?,
+            ))
+        }
         None => None,
     };
     Ok(match &spec.copies {

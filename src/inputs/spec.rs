@@ -80,6 +80,10 @@ pub struct BuildSpec {
     pub copies: Option<crate::layer::copy::Copies>,
     /// `--cache-repo REF`: the registry cache of deps layers.
     pub cache_repo: Option<crate::oci::Reference>,
+    /// The app directory's ignore file when it is not `<app>/.dockerignore`:
+    /// the Dockerfile's own `NAME.Dockerfile.dockerignore`, which docker
+    /// prefers for the context that `COPY . .` copies.
+    pub app_ignore: Option<PathBuf>,
 }
 
 /// What `pyko lock` needs: the requirements, where each platform's target

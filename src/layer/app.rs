@@ -26,9 +26,19 @@ pub fn app_entries(
     workdir: &str,
     owner: Option<(u64, u64)>,
 ) -> Result<Vec<Entry>, LayerError> {
+    app_entries_ignoring(app_dir, workdir, owner, &DockerIgnore::load(app_dir)?)
+}
+
+/// [`app_entries`] with the ignore file already chosen (a Dockerfile's own
+/// `NAME.Dockerfile.dockerignore` wins over the context's).
+pub fn app_entries_ignoring(
+    app_dir: &Path,
+    workdir: &str,
+    owner: Option<(u64, u64)>,
+    ignore: &DockerIgnore,
+) -> Result<Vec<Entry>, LayerError> {
     let workdir = clean(&format!("/{workdir}"));
     let dest = workdir.trim_start_matches('/');
-    let ignore = DockerIgnore::load(app_dir)?;
     let mut entries = Vec::new();
 
     // The workdir (as WORKDIR creates it, owned like the copy so the app can

@@ -43,6 +43,9 @@ pub struct Copies {
     pub ops: Vec<CopyOp>,
     /// How many of `ops` come before the `COPY . .` (the app entries).
     pub app_at: usize,
+    /// The Dockerfile, whose own `NAME.dockerignore` beside it wins over the
+    /// context's `.dockerignore`.
+    pub dockerfile: Option<PathBuf>,
 }
 
 fn fail(op: &CopyOp, message: String) -> LayerError {
@@ -55,7 +58,7 @@ fn fail(op: &CopyOp, message: String) -> LayerError {
 /// The app layer's entries: the copies before `COPY . .`, the app
 /// entries (if any), then the rest; a later path replaces an earlier one.
 pub fn combine(app: Option<Vec<Entry>>, copies: &Copies) -> Result<Vec<Entry>, LayerError> {
-    let ignore = DockerIgnore::load(&copies.context)?;
+    let ignore = DockerIgnore::for_build(&copies.context, copies.dockerfile.as_deref())?;
     let mut by_path: BTreeMap<String, Entry> = BTreeMap::new();
     let mut add = |entries: Vec<Entry>| {
         for e in entries {
@@ -417,6 +420,7 @@ mod tests {
             context: t.path().to_path_buf(),
             ops: vec![op(&["b.txt"], "/app/a.txt", false), late],
             app_at: 1,
+            dockerfile: None,
         };
         let got = combine(Some(app), &copies).unwrap();
         let a: Vec<_> = got.iter().filter(|e| e.path == "app/a.txt").collect();

@@ -23,6 +23,14 @@ struct Pattern {
     re: Regex,
 }
 
+/// `app.Dockerfile` → `app.Dockerfile.dockerignore` beside it, when it exists.
+pub fn own_ignore_file(dockerfile: &Path) -> Option<std::path::PathBuf> {
+    let mut name = dockerfile.as_os_str().to_owned();
+    name.push(".dockerignore");
+    let path = std::path::PathBuf::from(name);
+    path.exists().then_some(path)
+}
+
 #[derive(Debug)]
 pub struct DockerIgnore {
     patterns: Vec<Pattern>,
@@ -31,7 +39,20 @@ pub struct DockerIgnore {
 impl DockerIgnore {
     /// Reads `<context>/.dockerignore`; a missing file ignores nothing.
     pub fn load(context: &Path) -> Result<DockerIgnore, LayerError> {
-        let path = context.join(".dockerignore");
+        DockerIgnore::load_file(context.join(".dockerignore"))
+    }
+
+    /// The ignore file docker uses for a build with `dockerfile`: BuildKit
+    /// prefers `<Dockerfile path>.dockerignore` (so several Dockerfiles in
+    /// one context can each exclude their own files) over the context's.
+    pub fn for_build(context: &Path, dockerfile: Option<&Path>) -> Result<Self, LayerError> {
+        match dockerfile.and_then(own_ignore_file) {
+            Some(path) => DockerIgnore::load_file(path),
+            None => DockerIgnore::load(context),
+        }
+    }
+
+    pub fn load_file(path: std::path::PathBuf) -> Result<DockerIgnore, LayerError> {
         match std::fs::read(&path) {
             Ok(bytes) => DockerIgnore::parse(&String::from_utf8_lossy(&bytes), &path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

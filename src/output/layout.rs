@@ -219,6 +219,7 @@ fn write_parts(
         .prefix(&format!(".{name}.pyko-"))
         .tempdir_in(&parent)
         .map_err(create_err(dir, &parent))?;
+    let _pending = crate::interrupt::pending(tmp.path());
     let blob_dir = tmp.path().join("blobs").join("sha256");
     fs::create_dir_all(&blob_dir)?;
     for b in &blobs {

@@ -37,6 +37,7 @@ pub(crate) fn merge(
             continue;
         }
         let mut tmp = tempfile::NamedTempFile::new_in(&blob_dir).map_err(io_err(&blob_dir))?;
+        let _pending = crate::interrupt::pending(tmp.path());
         match &b.data {
             BlobData::Bytes(bytes) => tmp.write_all(bytes).map_err(io_err(&to))?,
             BlobData::File(from) => {
@@ -72,6 +73,7 @@ pub(crate) fn merge(
     merged.extend(new);
     index["manifests"] = serde_json::Value::Array(merged);
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err(dir))?;
+    let _pending = crate::interrupt::pending(tmp.path());
     tmp.write_all(&serde_json::to_vec(&index).expect("json serializes"))
         .map_err(io_err(&index_path))?;
     tmp.as_file().sync_all().map_err(io_err(&index_path))?;

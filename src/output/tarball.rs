@@ -114,6 +114,7 @@ fn persist(
         .prefix(".pyko-tarball-")
         .tempfile_in(parent)
         .map_err(create_err(dest, parent))?;
+    let _pending = crate::interrupt::pending(tmp.path());
     {
         let mut out = io::BufWriter::with_capacity(1 << 20, tmp.as_file());
         write(&mut out)?;

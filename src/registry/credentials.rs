@@ -289,14 +289,42 @@ fn helper_call(
         .map_err(|e| fail(format!("failed: {e}")))?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
-        return Err(fail(format!(
-            "{verb} failed ({}): {}{}",
-            out.status,
+        let said = format!(
+            "{} {}",
             stdout.trim(),
             String::from_utf8_lossy(&out.stderr).trim()
+        );
+        return Err(fail(format!(
+            "{verb} failed ({}): {}",
+            out.status,
+            helper_said(&said)
         )));
     }
     Ok(stdout)
+}
+
+/// What a failing helper printed, fit for a terminal or CI log: helpers
+/// print their error on stdout, but a broken one may print the credential
+/// itself (a JSON reply, a token), so anything that looks like one is
+/// withheld and the rest is cut to one short line.
+fn helper_said(text: &str) -> String {
+    let line = text.trim().lines().next().unwrap_or("").trim();
+    let lower = line.to_ascii_lowercase();
+    let secretish = ["secret", "password", "token", "{", "bearer", "basic "]
+        .iter()
+        .any(|w| lower.contains(w))
+        || line
+            .split_whitespace()
+            .any(|w| w.len() >= 24 && !w.contains('/'));
+    if line.is_empty() {
+        "(it printed nothing)".into()
+    } else if secretish {
+        "(its output is withheld: it may hold a credential)".into()
+    } else if line.chars().count() > 160 {
+        format!("{}…", line.chars().take(160).collect::<String>())
+    } else {
+        line.to_string()
+    }
 }
 
 /// Runs `docker-credential-NAME get` with the server URL on stdin, per the

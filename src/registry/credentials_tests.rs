@@ -83,3 +83,22 @@ fn helpers_and_bad_files_are_reported_by_name() {
         .to_string();
     assert!(msg.contains("not valid JSON"), "{msg}");
 }
+
+#[test]
+fn a_failing_helpers_output_never_carries_a_credential() {
+    assert_eq!(
+        helper_said("credentials not found in native keychain\n"),
+        "credentials not found in native keychain"
+    );
+    for leaky in [
+        r#"{"ServerURL":"r.io","Username":"u","Secret":"hunter2"}"#,
+        "error: token ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa expired",
+        "Password: hunter2",
+        "eyJhbGciOiJIUzI1NiJ9eyJzdWIiOiIxMjM0NTY3ODkwIn0",
+    ] {
+        let said = helper_said(leaky);
+        assert!(said.contains("withheld"), "{leaky:?} → {said:?}");
+    }
+    assert_eq!(helper_said("  \n"), "(it printed nothing)");
+    assert!(helper_said(&"no such key ".repeat(40)).ends_with('…'));
+}

@@ -230,7 +230,21 @@ fn read_config(path: &Path) -> Result<serde_json::Value, LoginError> {
 
 /// Write aside with mode 0600, then rename over: readers see the old file or
 /// the new one, never half of one, and the secret is never world-readable.
-fn write_config(path: &Path, doc: &serde_json::Value) -> Result<(), LoginError> {
+/// A config.json that is a symlink (dotfile managers, a mounted secret) is
+/// written through, as docker's CLI does, so the link survives.
+fn write_config(link: &Path, doc: &serde_json::Value) -> Result<(), LoginError> {
+    let resolved = match std::fs::symlink_metadata(link) {
+        Ok(m) if m.file_type().is_symlink() => {
+            Some(std::fs::canonicalize(link).map_err(|e| LoginError::Config {
+                path: link.to_path_buf(),
+                detail: format!(
+                    "it is a symlink whose target cannot be reached ({e}); fix or remove the link"
+                ),
+            })?)
+        }
+        _ => None,
+    };
+    let path = resolved.as_deref().unwrap_or(link);
     let err = |detail: String| LoginError::Config {
         path: path.to_path_buf(),
         detail,
@@ -260,6 +274,38 @@ fn write_config(path: &Path, doc: &serde_json::Value) -> Result<(), LoginError> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_symlinked_config_is_written_through() {
+        let t = tempfile::tempdir().unwrap();
+        let real = t.path().join("dotfiles/docker.json");
+        std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+        std::fs::write(&real, "{\"auths\":{}}\n").unwrap();
+        let link = t.path().join("config.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_config(
+            &link,
+            &serde_json::json!({"auths": {"r.example": {"auth": "eDp5"}}}),
+        )
+        .unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        let got: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&real).unwrap()).unwrap();
+        assert_eq!(got["auths"]["r.example"]["auth"], "eDp5");
+        // A dangling link is named, not replaced.
+        std::fs::remove_file(&real).unwrap();
+        let e = write_config(&link, &serde_json::json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("symlink"), "{e}");
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+
     use super::*;
 
     #[test]

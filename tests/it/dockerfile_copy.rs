@@ -14,6 +14,54 @@ fn json(p: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
+/// Copies the example's real wheel whose name starts with `prefix`.
+fn copy_wheel(prefix: &str, to: &Path) {
+    for p in std::fs::read_dir(fixtures::wheelhouse()).unwrap() {
+        let p = p.unwrap().path();
+        let n = p.file_name().unwrap().to_string_lossy().into_owned();
+        if n.starts_with(prefix) {
+            std::fs::copy(&p, to.join(n)).unwrap();
+        }
+    }
+}
+
+/// The top (app) layer of the layout's image: path → (uid, gid, mode, kind).
+fn app_layer_entries(layout: &Path) -> BTreeMap<String, (u64, u64, u32, char)> {
+    let blob = |d: &str| {
+        layout
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let idx = json(&layout.join("index.json"));
+    let manifest = json(&blob(idx["manifests"][0]["digest"].as_str().unwrap()));
+    let app = manifest["layers"].as_array().unwrap().last().unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let f = std::fs::File::open(blob(&app)).unwrap();
+    let mut ar = tar::Archive::new(flate2::read::MultiGzDecoder::new(f));
+    let mut got = BTreeMap::new();
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        let h = e.header();
+        let kind = if h.entry_type().is_dir() { 'd' } else { 'f' };
+        got.insert(
+            e.path()
+                .unwrap()
+                .to_string_lossy()
+                .trim_end_matches('/')
+                .to_string(),
+            (
+                h.uid().unwrap(),
+                h.gid().unwrap(),
+                h.mode().unwrap() & 0o7777,
+                kind,
+            ),
+        );
+    }
+    got
+}
+
 #[test]
 fn copy_add_chown_chmod_land_in_the_app_layer() {
     let reg = Registry::start();
@@ -21,13 +69,7 @@ fn copy_add_chown_chmod_land_in_the_app_layer() {
     let dir = tempfile::tempdir().unwrap();
     let wheels = dir.path().join("wheels");
     std::fs::create_dir(&wheels).unwrap();
-    for p in std::fs::read_dir(fixtures::wheelhouse()).unwrap() {
-        let p = p.unwrap().path();
-        let n = p.file_name().unwrap().to_string_lossy().into_owned();
-        if n.starts_with("packaging-") {
-            std::fs::copy(&p, wheels.join(n)).unwrap();
-        }
-    }
+    copy_wheel("packaging-", &wheels);
     let ctx = dir.path().join("ctx");
     let write = |rel: &str, mode: u32| {
         let f = ctx.join(rel);
@@ -68,38 +110,7 @@ fn copy_add_chown_chmod_land_in_the_app_layer() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "pyko failed:\n{stderr}");
 
-    let blob = |d: &str| {
-        layout
-            .join("blobs/sha256")
-            .join(d.trim_start_matches("sha256:"))
-    };
-    let idx = json(&layout.join("index.json"));
-    let manifest = json(&blob(idx["manifests"][0]["digest"].as_str().unwrap()));
-    let app = manifest["layers"].as_array().unwrap().last().unwrap()["digest"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let f = std::fs::File::open(blob(&app)).unwrap();
-    let mut ar = tar::Archive::new(flate2::read::MultiGzDecoder::new(f));
-    let mut got: BTreeMap<String, (u64, u64, u32, char)> = BTreeMap::new();
-    for e in ar.entries().unwrap() {
-        let e = e.unwrap();
-        let h = e.header();
-        let kind = if h.entry_type().is_dir() { 'd' } else { 'f' };
-        got.insert(
-            e.path()
-                .unwrap()
-                .to_string_lossy()
-                .trim_end_matches('/')
-                .to_string(),
-            (
-                h.uid().unwrap(),
-                h.gid().unwrap(),
-                h.mode().unwrap() & 0o7777,
-                kind,
-            ),
-        );
-    }
+    let got = app_layer_entries(&layout);
     let want: BTreeMap<String, (u64, u64, u32, char)> = [
         ("app", (0, 0, 0o755, 'd')),
         ("app/requirements.txt", (0, 0, 0o644, 'f')),
@@ -148,5 +159,91 @@ fn copy_add_chown_chmod_land_in_the_app_layer() {
     assert!(
         err.contains("Dockerfile.add:2: ADD bundle.tar /opt/") && err.contains("archive"),
         "{err}"
+    );
+}
+
+/// Issue 17 hole 6: BuildKit reads `NAME.Dockerfile.dockerignore` beside a
+/// Dockerfile instead of the context's `.dockerignore` (it replaces it, not
+/// adds to it), for `COPY . .` and every other COPY alike.
+#[test]
+fn a_dockerfiles_own_ignore_file_wins_over_the_contexts() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    copy_wheel("idna-", &wheels);
+    let ctx = dir.path().join("ctx");
+    for rel in [
+        "app.py",
+        "secret.env",
+        "debug.log",
+        "conf/a.ini",
+        "conf/secret.env",
+    ] {
+        let f = ctx.join(rel);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, rel).unwrap();
+    }
+    std::fs::write(ctx.join(".dockerignore"), "*.log\n").unwrap();
+    std::fs::write(ctx.join("app.Dockerfile.dockerignore"), "**/secret.env\n").unwrap();
+    let dockerfile =
+        "FROM python:3.11\nWORKDIR /app\nCOPY . .\nCOPY conf /etc/conf\nCMD python3 app.py\n";
+    std::fs::write(ctx.join("app.Dockerfile"), dockerfile).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+    let build = |file: &str, out: &str| {
+        let layout = dir.path().join(out);
+        let run = pyko_cmd(&dir.path().join("cache"))
+            .args(["build", "-f"])
+            .arg(ctx.join(file))
+            .arg(&ctx)
+            .arg("--from")
+            .arg(format!(
+                "oci-layout:{}:latest",
+                fixtures::base_layout(Flavour::Debian).display()
+            ))
+            .arg("--wheels")
+            .arg(&wheels)
+            .arg("--oci-layout")
+            .arg(&layout)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "pyko failed:\n{stderr}");
+        let files: Vec<String> = app_layer_entries(&layout)
+            .into_iter()
+            .filter(|(_, v)| v.3 == 'f')
+            .map(|(p, _)| p)
+            .collect();
+        files
+    };
+    // Its own ignore file: the secrets stay out, and the context's `*.log`
+    // no longer applies.
+    assert_eq!(
+        build("app.Dockerfile", "layout-own"),
+        [
+            "app/.dockerignore",
+            "app/Dockerfile",
+            "app/app.Dockerfile",
+            "app/app.Dockerfile.dockerignore",
+            "app/app.py",
+            "app/conf/a.ini",
+            "app/debug.log",
+            "etc/conf/a.ini",
+        ]
+    );
+    // A Dockerfile without one: the context's `.dockerignore`.
+    assert_eq!(
+        build("Dockerfile", "layout-ctx"),
+        [
+            "app/.dockerignore",
+            "app/Dockerfile",
+            "app/app.Dockerfile",
+            "app/app.Dockerfile.dockerignore",
+            "app/app.py",
+            "app/conf/a.ini",
+            "app/conf/secret.env",
+            "app/secret.env",
+            "etc/conf/a.ini",
+            "etc/conf/secret.env",
+        ]
     );
 }

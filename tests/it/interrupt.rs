@@ -157,3 +157,98 @@ fn sigint_mid_download() {
 fn sigterm_mid_push() {
     interrupt_at(crate::faults::Kind::UploadPut, 1, "-TERM");
 }
+
+/// Killed while the tarball itself is being written (the build stopped
+/// with SIGSTOP the moment its temp file appears, so the signal lands
+/// mid-write): the temp file beside the destination goes too.
+#[test]
+fn sigterm_mid_tarball_write() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let app = dir.path().join("app");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::create_dir_all(&app).unwrap();
+    // 256 MiB that gzip cannot shrink: the tarball write takes a while.
+    let mut f = std::fs::File::create(app.join("data.bin")).unwrap();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut buf = vec![0u8; 1 << 20];
+    for _ in 0..256 {
+        for c in buf.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            c.copy_from_slice(&x.to_le_bytes());
+        }
+        f.write_all(&buf).unwrap();
+    }
+    drop(f);
+    let wheels = dir.path().join("wheels");
+    std::fs::create_dir(&wheels).unwrap();
+    for e in std::fs::read_dir(fixtures::wheelhouse()).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("idna-")
+        {
+            std::fs::copy(&p, wheels.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let mut child = pyko_cmd(&dir.path().join("cache"))
+        .args(["build", "--from"])
+        .arg(format!(
+            "oci-layout:{}:latest",
+            fixtures::base_layout(Flavour::Debian).display()
+        ))
+        .arg("--wheels")
+        .arg(&wheels)
+        .arg("--app")
+        .arg(&app)
+        .arg("--tarball")
+        .arg(out.join("app.tar"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let kill = |sig: &str| {
+        let st = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    let started = Instant::now();
+    let temp = loop {
+        let found = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .find(|n| n.starts_with(".pyko-tarball-"));
+        if let Some(n) = found {
+            kill("-STOP");
+            break n;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the build ended before its tarball write was seen"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no tarball write"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    };
+    kill("-TERM");
+    kill("-CONT");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(128 + 15), "{status:?}");
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "after SIGTERM mid-write ({temp}): {left:?}"
+    );
+}

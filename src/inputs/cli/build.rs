@@ -277,7 +277,12 @@ impl BuildArgs {
             context: context.clone(),
             ops: df.copies,
             app_at: df.copies_before_context,
+            dockerfile: self.file.clone(),
         });
+        let app_ignore = match (&self.app, &self.file) {
+            (None, Some(f)) if df.copies_context => crate::layer::dockerignore::own_ignore_file(f),
+            _ => None,
+        };
         let app = self
             .app
             .or_else(|| df.copies_context.then(|| context.clone()));
@@ -322,6 +327,7 @@ impl BuildArgs {
                 .as_deref()
                 .map(|r| reference("--cache-repo", r))
                 .transpose()?,
+            app_ignore,
         };
         Ok((spec, df.notes))
     }

@@ -19,6 +19,8 @@ pub(super) struct Reader<'a> {
     vars: Vec<(String, String)>,
     pub from_seen: bool,
     pub pip_lines: Vec<String>,
+    /// Where `COPY . .` put the context (the WORKDIR of that moment).
+    context_dest: String,
 }
 
 impl<'a> Reader<'a> {
@@ -36,6 +38,7 @@ impl<'a> Reader<'a> {
             vars: Vec::new(),
             from_seen: false,
             pip_lines: Vec::new(),
+            context_dest: String::new(),
         }
     }
 
@@ -81,7 +84,20 @@ impl<'a> Reader<'a> {
             "ENTRYPOINT" => self.df.entrypoint = Some(command(rest)),
             "COPY" | "ADD" => self.copy(number, line, instr, rest)?,
             "RUN" => {
-                let (reqs, index) = pip_install(rest, self.context).map_err(|m| {
+                let to_context = |p: &str| {
+                    let app = self
+                        .df
+                        .copies_context
+                        .then_some((self.df.copies_before_context, self.context_dest.as_str()));
+                    super::paths::context_file(
+                        p,
+                        &self.workdir(),
+                        &self.df.copies,
+                        app,
+                        self.context,
+                    )
+                };
+                let (reqs, index) = pip_install(rest, &to_context).map_err(|m| {
                     format!("{m}; pyko runs nothing at build time: bake system packages into the base image (--from), and give Python packages as pinned requirements (--requirements / RUN pip install -r)")
                 })?;
                 self.pip_lines.extend(reqs);
@@ -206,6 +222,7 @@ impl<'a> Reader<'a> {
             {
                 self.df.copies_context = true;
                 self.df.copies_before_context = self.df.copies.len();
+                self.context_dest = wd.clone();
             }
             _ => self.df.copies.push(CopyOp {
                 origin: format!("{}:{number}: {line}", self.file.display()),

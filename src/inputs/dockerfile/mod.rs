@@ -12,6 +12,7 @@ use crate::oci::config::Command;
 
 mod instructions;
 mod lexer;
+mod paths;
 mod pip;
 
 #[derive(Debug, thiserror::Error)]
