@@ -14,7 +14,9 @@ use crate::common::run::pyko_cmd;
 const PYPROJECT: &str = r#"[project]
 name = "api"
 version = "1.0"
-requires-python = ">=3.11"
+# The local index has CPython 3.11 wheels only, so uv lock must not
+# look further.
+requires-python = "==3.11.*"
 dependencies = [
     "fastapi[standard]",
     "orjson; platform_machine == 'x86_64'",
@@ -133,7 +135,7 @@ fn a_uv_lock_beside_the_pyproject_is_preferred() {
 fn requires_python_is_checked_against_the_image() {
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
-    project(&app, &PYPROJECT.replace(">=3.11", ">=3.12"));
+    project(&app, &PYPROJECT.replace("==3.11.*", ">=3.12"));
     let layout = tmp.path().join("layout");
     let out = pyko_cmd(&tmp.path().join("cache"))
         .args(["build", "--from", &base(), "--app"])

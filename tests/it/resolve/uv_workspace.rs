@@ -82,9 +82,11 @@ const APP: &str = r#"import jinja2, orjson, mylib, pyko_sdist_demo
 async def app(scope, receive, send):
     body = jinja2.Template("{{ a }} / {{ b }} / {{ c }}").render(
         a=mylib.GREETING, b=pyko_sdist_demo.MESSAGE, c=orjson.dumps({"ok": 1}).decode())
+    body = body.encode()
     await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": body.encode()})
+                "headers": [(b"content-type", b"text/plain"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 "#;
 
 /// Writes the workspace into `dir` (the app directory).
@@ -213,14 +215,16 @@ fn target_env() -> MarkerEnvironment {
     .unwrap()
 }
 
-/// What `uv export --frozen --no-dev ARGS` installs on the target: each
+/// What `uv export --frozen --no-default-groups ARGS` installs on the target: each
 /// `name==version` line whose marker holds there, plus local sdists by
 /// their file name; editable members (`-e`) are left out, as pyko leaves
 /// them to the app directory.
 pub fn uv_export(dir: &Path, args: &[&str], uv_cache: &Path) -> Pins {
     let out = uv_cmd(uv_cache)
         .current_dir(dir)
-        .args(["export", "--frozen", "--no-dev", "--no-hashes"])
+        // `--no-default-groups`, not `--no-dev`: uv's `--no-dev` would
+        // also drop a `--group dev` asked for.
+        .args(["export", "--frozen", "--no-default-groups", "--no-hashes"])
         .args([
             "--format",
             "requirements-txt",
@@ -450,7 +454,7 @@ fn uv_lock_selections_match_uv_export() {
     std::fs::create_dir_all(&single).unwrap();
     std::fs::write(
         single.join("pyproject.toml"),
-        "[project]\nname = \"api\"\nversion = \"1\"\nrequires-python = \">=3.11\"\ndependencies = [\"fastapi[standard]\"]\n\n[project.optional-dependencies]\ncli = [\"httpie\"]\n\n[dependency-groups]\ndev = [\"pytest\"]\n\n[tool.uv]\nenvironments = [\"sys_platform == 'linux'\"]\n",
+        "[project]\nname = \"api\"\nversion = \"1\"\nrequires-python = \"==3.11.*\"\ndependencies = [\"fastapi[standard]\"]\n\n[project.optional-dependencies]\ncli = [\"httpie\"]\n\n[dependency-groups]\ndev = [\"pytest\"]\n\n[tool.uv]\nenvironments = [\"sys_platform == 'linux'\"]\n",
     )
     .unwrap();
 
