@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::uv_workspace::{base, build, uv_lock};
 use super::{fixture_wheels, serve, stderr, Form};
+use crate::common::fixtures::manifest_digest;
 use crate::common::run::pyko_cmd;
 
 const PYPROJECT: &str = r#"[project]
@@ -32,15 +33,6 @@ dev = [{ include-group = "test" }, "black"]
 [tool.uv]
 environments = ["sys_platform == 'linux'"]
 "#;
-
-fn manifest_digest(layout: &Path) -> String {
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-    index["manifests"][0]["digest"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 fn project(dir: &Path, pyproject: &str) {
     std::fs::create_dir_all(dir).unwrap();

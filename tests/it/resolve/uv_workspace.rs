@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder, MarkerTree};
 
-use super::example::dist_infos;
+use super::example::installed;
 use super::{fixture_wheels, serve, stderr, uv_cmd, Form, Pins};
 use crate::common::fixtures::{self, Flavour};
 use crate::common::index::{self, IndexServer};
@@ -260,15 +260,6 @@ pub fn uv_export(dir: &Path, args: &[&str], uv_cache: &Path) -> Pins {
         pins.insert(index::normalize(name), version.to_string());
     }
     pins
-}
-
-/// The image's distributions less the base's own.
-pub fn installed(rootfs: &Path) -> Pins {
-    let base = fixtures::unpack_oci(&fixtures::base_layout(Flavour::Slim), fixtures::BASE_TAG);
-    let before = dist_infos(&base.path().join(SITE));
-    let mut all = dist_infos(&rootfs.join(SITE));
-    all.retain(|name, version| before.get(name) != Some(version));
-    all
 }
 
 /// `pyko build --from slim ARGS --oci-layout work/NAME --tag app`; returns
