@@ -106,3 +106,45 @@ pub fn find_project(dir: &Path) -> Option<(Found, String)> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_flags_need_a_project_file() {
+        let flags = ProjectFlags {
+            extras: vec!["web".into()],
+            ..Default::default()
+        };
+        flags.check_applies(Some(Path::new("a/uv.lock"))).unwrap();
+        flags
+            .check_applies(Some(Path::new("a/pyproject.toml")))
+            .unwrap();
+        let e = flags
+            .check_applies(Some(Path::new("requirements.txt")))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "--extra chooses from a project's uv.lock or pyproject.toml, but the dependencies come from requirements.txt; give --lock uv.lock or -r pyproject.toml");
+        let e = flags.check_applies(None).unwrap_err().to_string();
+        assert!(e.contains("come from --wheels DIR"), "{e}");
+        ProjectFlags::default().check_applies(None).unwrap();
+    }
+
+    #[test]
+    fn a_lock_is_preferred_to_resolving_the_pyproject() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(find_project(dir.path()).is_none());
+        std::fs::write(dir.path().join("pyproject.toml"), "[project]\n").unwrap();
+        let (found, note) = find_project(dir.path()).unwrap();
+        assert!(matches!(found, Found::PyProject(_)));
+        assert!(note.contains("resolving the dependencies of"), "{note}");
+        std::fs::write(dir.path().join("uv.lock"), "version = 1\n").unwrap();
+        let (found, note) = find_project(dir.path()).unwrap();
+        assert!(matches!(found, Found::Lock(p) if p.ends_with("uv.lock")));
+        assert!(
+            note.contains("preferred over resolving pyproject.toml"),
+            "{note}"
+        );
+    }
+}
