@@ -23,8 +23,8 @@ use crate::ui::Reporter;
 use crate::wheel::{self, Tags};
 
 use super::{
-    index_source, marker_environment, pins_of, pylock, requirements, resolve_for, uvlock, Location,
-    LockError, LockedWheel, Pin, WheelInput,
+    index_source, marker_environment, pins_of, pylock, pyproject, requirements, resolve_for,
+    uvlock, Location, LockError, LockedWheel, Pin, Selection, WheelInput,
 };
 
 /// How many packages are fetched at once: enough to hide per-request
@@ -73,9 +73,17 @@ pub fn fetch_wheels(
             constraints,
             options,
             require_hashes,
+            selection,
         } => {
             let reqs = match inline {
                 Some(text) => requirements::parse_str(file, text, constraints)?,
+                None if pyproject::is_pyproject(file) => {
+                    let project = pyproject::read(file, selection, constraints)?;
+                    if let Some(spec) = &project.requires_python {
+                        pyproject::check_python(file, spec, &env)?;
+                    }
+                    project.requirements
+                }
                 None => requirements::parse(std::slice::from_ref(file), constraints)?,
             };
             reqs.check_hashes(*require_hashes, &env)?;
@@ -114,16 +122,29 @@ pub fn fetch_wheels(
             file,
             local,
             require_hashes,
+            selection,
         } => {
             let text = std::fs::read_to_string(file).map_err(|source| LockError::Read {
                 path: file.clone(),
                 source,
             })?;
             let lock = if file.file_name().is_some_and(|n| n == "uv.lock") {
-                uvlock::parse(file, &text, &env)?
+                let local_wheels = match local {
+                    Some(dir) => wheel::find_wheels(dir)?,
+                    None => Vec::new(),
+                };
+                uvlock::read(file, &text, &env, selection, &local_wheels)?
+            } else if *selection != Selection::default() {
+                return Err(LockError::LockFile {
+                    file: file.clone(),
+                    message: "--group/--extra/--package/--all-groups choose from a uv.lock or a pyproject.toml; a pylock.toml already holds one chosen set".into(),
+                });
             } else {
                 pylock::parse(file, &text, &env)?
             };
+            for w in &lock.warnings {
+                ui.warn(w.clone());
+            }
             policy = Policy {
                 lock: true,
                 strict: *require_hashes,

@@ -14,6 +14,7 @@ pub mod lockfile;
 #[allow(dead_code)]
 pub mod metadata;
 pub mod pylock;
+pub mod pyproject;
 pub mod requirements;
 #[allow(dead_code)]
 pub mod resolve;
@@ -54,6 +55,8 @@ pub enum WheelInput {
         options: resolve::ResolveOptions,
         /// `--require-hashes` (a line in the file adds).
         require_hashes: bool,
+        /// `--extra`/`--group`, read when `file` is a pyproject.toml.
+        selection: Selection,
     },
     /// `--lock pylock.toml|uv.lock`.
     Lock {
@@ -62,7 +65,24 @@ pub enum WheelInput {
         /// `--require-hashes`: a locked wheel without a sha256 is refused,
         /// not installed with a warning.
         require_hashes: bool,
+        /// `--group`/`--extra`/`--package`, read when `file` is a uv.lock.
+        selection: Selection,
     },
+}
+
+/// Which parts of a project to install, chosen with uv's flags of the same
+/// names. The default is `uv sync --no-dev`'s: the project's dependencies,
+/// no extras, no dependency groups (an image is not a dev environment).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// `--group NAME`: a `[dependency-groups]` group (repeatable).
+    pub groups: Vec<String>,
+    /// `--all-groups`: every group.
+    pub all_groups: bool,
+    /// `--extra NAME`: an `[project.optional-dependencies]` key.
+    pub extras: Vec<String>,
+    /// `--package NAME`: one member of a uv workspace, as uv's flag.
+    pub package: Option<String>,
 }
 
 /// One pinned distribution, wherever it came from.

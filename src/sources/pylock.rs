@@ -16,6 +16,8 @@ use super::{Location, LockError, LockedWheel, Pin};
 pub struct Lock {
     pub pins: Vec<Pin>,
     pub requested: Option<Vec<String>>,
+    /// For stderr: what the reader accepted but the user should know.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -183,7 +185,11 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
         None => pins.iter().map(|p| p.name.clone()).collect(),
     };
     let requested = Some(requested);
-    Ok(Lock { pins, requested })
+    Ok(Lock {
+        pins,
+        requested,
+        warnings: Vec::new(),
+    })
 }
 
 /// The file name in a URL's path, percent-decoded enough for wheel names.

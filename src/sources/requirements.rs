@@ -338,21 +338,8 @@ fn parse_text(
                 "a path or URL requirement needs a build (sdists are not supported yet); {BUILD_HINT}"
             )));
         }
-        check_name(&spec).map_err(err)?;
-        let requirement = Requirement::from_str(&spec)
-            .map_err(|e| err(format!("not a valid requirement: {e}")))?;
-        if let Some(VersionOrUrl::Url(_)) = &requirement.version_or_url {
-            return Err(err(format!(
-                "a URL requirement (name @ URL) is not installed from an index; {BUILD_HINT}"
-            )));
-        }
-        let line = Line {
-            requirement,
-            hashes,
-            file: path.to_path_buf(),
-            line: number,
-            text: line.clone(),
-        };
+        let mut line = requirement_line(path, number, &line, &spec)?;
+        line.hashes = hashes;
         if constraints {
             out.constraints.push(line);
         } else {
@@ -360,6 +347,37 @@ fn parse_text(
         }
     }
     Ok(())
+}
+
+/// One PEP 508 requirement, `spec`, written at `path:number` as `text` (a
+/// requirements line, or a pyproject.toml dependency string).
+pub(super) fn requirement_line(
+    path: &Path,
+    number: usize,
+    text: &str,
+    spec: &str,
+) -> Result<Line, LockError> {
+    let err = |message: String| LockError::Requirements {
+        file: path.to_path_buf(),
+        line: number,
+        text: text.to_string(),
+        message,
+    };
+    check_name(spec).map_err(err)?;
+    let requirement =
+        Requirement::from_str(spec).map_err(|e| err(format!("not a valid requirement: {e}")))?;
+    if let Some(VersionOrUrl::Url(_)) = &requirement.version_or_url {
+        return Err(err(format!(
+            "a URL requirement (name @ URL) is not installed from an index; {BUILD_HINT}"
+        )));
+    }
+    Ok(Line {
+        requirement,
+        hashes: Vec::new(),
+        file: path.to_path_buf(),
+        line: number,
+        text: text.to_string(),
+    })
 }
 
 /// pip takes a line naming a local file or directory, or a bare URL, as

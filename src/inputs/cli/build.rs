@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::project::{find_project, Found, ProjectFlags};
 use super::resolve::ResolveFlags;
 use super::{command, each, flag, reference, FlagError};
 use crate::inputs::dockerfile::{self, Dockerfile};
@@ -33,11 +34,14 @@ pub struct BuildArgs {
     pub build_args: Vec<String>,
     /// Directory of wheels already resolved for the target (pip download / uv).
     /// With --requirements or --lock: a local source looked at before the index.
-    #[arg(long, value_name = "DIR", required_unless_present_any = ["requirements", "lock", "file"])]
+    /// Without --wheels, -r or --lock: the app directory's uv.lock, else its
+    /// pyproject.toml.
+    #[arg(long, value_name = "DIR")]
     pub wheels: Option<PathBuf>,
-    /// Requirements file (pip's format): resolved for the target against
-    /// the index, unless every line is a full `==` pin (then installed as
-    /// pinned); the wheels are downloaded and verified.
+    /// Requirements file (pip's format) or pyproject.toml (its [project]
+    /// dependencies): resolved for the target against the index, unless
+    /// every line is a full `==` pin (then installed as pinned); the wheels
+    /// are downloaded and verified.
     #[arg(long, short = 'r', value_name = "FILE", conflicts_with = "lock")]
     pub requirements: Option<PathBuf>,
     /// Lock file: PEP 751 pylock.toml (or pylock.*.toml) or uv.lock.
@@ -119,6 +123,8 @@ pub struct BuildArgs {
     pub no_cache: bool,
     #[command(flatten)]
     pub resolve: ResolveFlags,
+    #[command(flatten)]
+    pub project: ProjectFlags,
     #[command(flatten)]
     pub report: crate::inputs::commands::ReportArgs,
 
@@ -214,7 +220,38 @@ impl BuildArgs {
         };
         let options = self.resolve.options()?;
         let constraints = self.resolve.constraints;
-        let wheels = match (self.requirements, self.lock) {
+        let selection = self.project.selection();
+        let mut notes = df.notes;
+        let mut requirements = self.requirements;
+        let mut lock = self.lock;
+        let app_ignore = match (&self.app, &self.file) {
+            (None, Some(f)) if df.copies_context => crate::layer::dockerignore::own_ignore_file(f),
+            _ => None,
+        };
+        let app = self
+            .app
+            .or_else(|| df.copies_context.then(|| context.clone()));
+        // No source named at all: the project in the app directory (or the
+        // build context), as `uv sync` or `pip install .` would find it.
+        if requirements.is_none()
+            && lock.is_none()
+            && self.wheels.is_none()
+            && df.requirements.is_none()
+        {
+            let dir = app
+                .clone()
+                .or_else(|| self.file.is_some().then(|| context.clone()));
+            if let Some((found, note)) = dir.as_deref().and_then(find_project) {
+                notes.push(note);
+                match found {
+                    Found::Lock(f) => lock = Some(f),
+                    Found::PyProject(f) => requirements = Some(f),
+                }
+            }
+        }
+        self.project
+            .check_applies(requirements.as_deref().or(lock.as_deref()))?;
+        let wheels = match (requirements, lock) {
             (None, None) if df.requirements.is_some() && self.wheels.is_none() => {
                 WheelInput::Requirements {
                     file: self.file.clone().unwrap_or_default(),
@@ -225,6 +262,7 @@ impl BuildArgs {
                     constraints,
                     options,
                     require_hashes: self.require_hashes,
+                    selection,
                 }
             }
             (Some(file), _) => WheelInput::Requirements {
@@ -236,11 +274,13 @@ impl BuildArgs {
                 constraints,
                 options,
                 require_hashes: self.require_hashes,
+                selection,
             },
             (None, Some(file)) => WheelInput::Lock {
                 file,
                 local: self.wheels,
                 require_hashes: self.require_hashes,
+                selection,
             },
             (None, None) if self.require_hashes => {
                 return Err(FlagError {
@@ -251,7 +291,7 @@ impl BuildArgs {
             }
             (None, None) => WheelInput::Dir(self.wheels.ok_or(FlagError {
                 flag: "--wheels/--requirements/--lock",
-                message: "missing: say where the wheels come from".into(),
+                message: "missing: say where the wheels come from (or give --app DIR holding a uv.lock or pyproject.toml)".into(),
             })?),
         };
         let ports = if self.ports.is_empty() {
@@ -279,13 +319,6 @@ impl BuildArgs {
             app_at: df.copies_before_context,
             dockerfile: self.file.clone(),
         });
-        let app_ignore = match (&self.app, &self.file) {
-            (None, Some(f)) if df.copies_context => crate::layer::dockerignore::own_ignore_file(f),
-            _ => None,
-        };
-        let app = self
-            .app
-            .or_else(|| df.copies_context.then(|| context.clone()));
         let spec = BuildSpec {
             base,
             platform: platforms[0].clone(),
@@ -329,7 +362,7 @@ impl BuildArgs {
                 .transpose()?,
             app_ignore,
         };
-        Ok((spec, df.notes))
+        Ok((spec, notes))
     }
 
     /// `--file`'s Dockerfile, read with `--build-arg`s and the context.

@@ -13,6 +13,7 @@ use crate::oci::reference::Reference;
 
 mod build;
 mod lock;
+mod project;
 mod resolve;
 
 pub use build::BuildArgs;

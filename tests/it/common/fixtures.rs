@@ -239,6 +239,14 @@ pub struct Rootfs {
     rootfs: PathBuf,
 }
 
+/// The digest of the first manifest of an OCI layout pyko wrote: what two
+/// builds compare to say they made the same image.
+pub fn manifest_digest(layout: &Path) -> String {
+    let idx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    idx["manifests"][0]["digest"].as_str().unwrap().to_string()
+}
+
 /// Unpacks `LAYOUT:TAG` (`umoci raw unpack`: the root filesystem only,
 /// without umoci's mtree bookkeeping, about twice as fast) into a temporary
 /// directory.

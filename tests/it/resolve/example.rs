@@ -70,7 +70,7 @@ const SITE: &str = "usr/local/lib/python3.11/site-packages";
 
 /// What the build installed: the image's distributions less the base's
 /// own (pip, setuptools).
-fn installed(rootfs: &Path) -> Pins {
+pub fn installed(rootfs: &Path) -> Pins {
     static BASE: std::sync::OnceLock<Pins> = std::sync::OnceLock::new();
     let base = BASE.get_or_init(|| {
         let r = fixtures::unpack_oci(&fixtures::base_layout(Flavour::Slim), fixtures::BASE_TAG);

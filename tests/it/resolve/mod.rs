@@ -8,6 +8,8 @@ mod example;
 mod failures;
 mod lock_uv;
 mod parity;
+mod pyproject;
+mod uv_workspace;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
