@@ -10,8 +10,20 @@ use clap::Parser;
 use pyko::{Cli, Cmd, LoginRequest, Reporter};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let env = |name: &str| std::env::var(name).ok();
+    let configured = match pyko::with_config(std::env::args_os().collect(), &env, &cwd) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(pyko::exit_class(&e).code());
+        }
+    };
+    let cli = Cli::parse_from(configured.argv);
     let ui = Reporter::new(cli.quiet, cli.verbose);
+    if let Some(file) = &configured.file {
+        ui.info(format!("config: {}", file.display()));
+    }
     let result = run(cli.command, &ui).and_then(|out| {
         let mut stdout = std::io::stdout().lock();
         stdout

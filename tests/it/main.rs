@@ -7,6 +7,7 @@ mod cache_repo;
 mod cli_ux;
 mod common;
 mod concurrency;
+mod config;
 mod corpus;
 mod credentials;
 mod deps_layers;

@@ -41,6 +41,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Build an image from a base image, a wheel directory and an app directory.
+    #[command(after_help = CONFIG_HELP)]
     Build(BuildArgs),
     /// Resolve requirements for each target platform and write a PEP 751
     /// pylock.toml that `pyko build --lock` (or uv) installs as it is.
@@ -56,6 +57,16 @@ pub enum Cmd {
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(super::commands::CompletionsArgs),
 }
+
+/// Said under `pyko build --help`, so a user finds the config without docs.
+const CONFIG_HELP: &str = "\
+Configuration: every flag can also be given as a key in pyko.toml, or under
+[tool.pyko] in pyproject.toml, in the --app directory (else the build
+CONTEXT, else the current directory): its long name, e.g. from = \"python:3.12-slim\",
+port = [\"8501\"], no-cache = true; paths are relative to the file. And as an
+environment variable PYKO_<NAME>: PYKO_FROM, PYKO_PUSH, PYKO_NO_CACHE=true
+(repeatable flags: values separated by spaces). A flag wins over a variable,
+which wins over the file. See docs/config.md.";
 
 #[derive(Args, Debug)]
 pub struct LoginArgs {
