@@ -60,13 +60,13 @@ pub enum Cmd {
 
 /// Said under `pyko build --help`, so a user finds the config without docs.
 const CONFIG_HELP: &str = "\
-Configuration: every flag can also be given as a key in pyko.toml, or under
-[tool.pyko] in pyproject.toml, in the --app directory (else the build
-CONTEXT, else the current directory): its long name, e.g. from = \"python:3.12-slim\",
-port = [\"8501\"], no-cache = true; paths are relative to the file. And as an
-environment variable PYKO_<NAME>: PYKO_FROM, PYKO_PUSH, PYKO_NO_CACHE=true
-(repeatable flags: values separated by spaces). A flag wins over a variable,
-which wins over the file. See docs/config.md.";
+Configuration: each flag can also be a key in pyko.toml (or [tool.pyko] in
+pyproject.toml) in the --app directory, else the build CONTEXT, else the
+current directory; the key is the flag's long name: from = \"python:3.12-slim\",
+port = [\"8501\"], no-cache = true; paths are relative to the file. And each
+is an environment variable PYKO_<NAME>: PYKO_FROM, PYKO_PUSH, PYKO_NO_CACHE=true
+(a repeatable flag's values separated by spaces). A flag wins over a
+variable, a variable over the file. See docs/config.md.";
 
 #[derive(Args, Debug)]
 pub struct LoginArgs {
