@@ -145,5 +145,6 @@ fn a_typo_in_pyko_toml_is_a_usage_error_naming_file_line_and_key() {
         .output()
         .unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(!stderr.contains("tarbal"), "{stderr}");
+    assert!(!stderr.contains("unknown key"), "{stderr}");
+    assert!(stderr.contains("--from <IMAGE>"), "{stderr}");
 }

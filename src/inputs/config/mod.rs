@@ -119,13 +119,21 @@ impl Given {
 /// Adds to `argv` (the process's arguments) what `PYKO_*` variables (read
 /// through `env`) and the config file say for the flags `argv` lacks.
 /// Anything but `pyko build` is returned as it is, as is a command line
-/// clap cannot read (clap then says why).
+/// clap refuses for another reason than a missing flag (clap then says why).
 pub fn with_config(
     argv: Vec<OsString>,
     env: &dyn Fn(&str) -> Option<String>,
     cwd: &Path,
 ) -> Result<Configured, ConfigError> {
     let unchanged = |argv| Configured { argv, file: None };
+    // A mistake on the command line itself is reported by clap as typed,
+    // without the added values in its usage line; only the flags that
+    // config may yet supply (--from, --wheels) are let through.
+    if let Err(e) = Cli::command().try_get_matches_from(&argv) {
+        if e.kind() != clap::error::ErrorKind::MissingRequiredArgument {
+            return Ok(unchanged(argv));
+        }
+    }
     let Ok(matches) = Cli::command()
         .ignore_errors(true)
         .try_get_matches_from(&argv)
