@@ -38,5 +38,6 @@ mod reproducible;
 mod resolve;
 mod sdist_only_lock;
 mod security;
+mod terminal;
 mod unprivileged;
 mod wheel;
