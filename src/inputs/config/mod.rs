@@ -17,7 +17,7 @@ use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, CommandFactory};
 use toml::Value;
 
-use super::cli::Cli;
+use super::cli::{Cli, FlagError};
 
 mod file;
 #[cfg(test)]
@@ -72,6 +72,33 @@ pub enum ConfigError {
 pub struct Configured {
     pub argv: Vec<OsString>,
     pub file: Option<PathBuf>,
+    /// (`--flag`, `PYKO_FLAG` or `FILE:LINE`) for each value added.
+    pub origins: Vec<(String, String)>,
+}
+
+impl Configured {
+    /// A flag's error, said with where its value came from when that was
+    /// not the command line, since the user may not know it was set.
+    pub fn blame(&self, mut e: FlagError) -> FlagError {
+        let first = e.flag.split([' ', '/']).next().unwrap_or(e.flag);
+        if let Some((_, origin)) = self.origins.iter().find(|(f, _)| f == first) {
+            e.message.push_str(&format!(" (set by {origin})"));
+        }
+        e
+    }
+
+    /// For clap's own errors: which values came from elsewhere than the
+    /// command line, or None when all of them came from it.
+    pub fn note(&self) -> Option<String> {
+        (!self.origins.is_empty()).then(|| {
+            let list: Vec<String> = self
+                .origins
+                .iter()
+                .map(|(f, o)| format!("{f} from {o}"))
+                .collect();
+            format!("note: besides the command line: {}", list.join(", "))
+        })
+    }
 }
 
 /// What a flag takes, from its clap action.
@@ -125,7 +152,11 @@ pub fn with_config(
     env: &dyn Fn(&str) -> Option<String>,
     cwd: &Path,
 ) -> Result<Configured, ConfigError> {
-    let unchanged = |argv| Configured { argv, file: None };
+    let unchanged = |argv| Configured {
+        argv,
+        file: None,
+        origins: Vec::new(),
+    };
     // A mistake on the command line itself is reported by clap as typed,
     // without the added values in its usage line; only the flags that
     // config may yet supply (--from, --wheels) are let through.
@@ -152,7 +183,7 @@ pub fn with_config(
     for key in &keys {
         if let Some(raw) = env(&key.var()).filter(|v| !v.is_empty()) {
             let given = from_env(key, &raw)?;
-            state.offer(key, given);
+            state.offer(key, given, key.var());
         }
     }
     state.commit();
@@ -168,13 +199,15 @@ pub fn with_config(
                     .find(|k| k.name == entry.key && !NOT_IN_FILE.contains(&k.name.as_str()))
                     .ok_or_else(|| unknown_key(&cfg, entry, &keys))?;
                 let given = from_file(key, entry, &cfg)?;
-                state.offer(key, given);
+                let origin = format!("{}:{}", cfg.path.display(), entry.line);
+                state.offer(key, given, origin);
             }
             state.commit();
             found = Some(cfg.path);
         }
     }
     Ok(Configured {
+        origins: state.origins(),
         argv: state.argv(argv),
         file: found,
     })
@@ -216,8 +249,8 @@ struct State<'a> {
     build: &'a clap::Command,
     fixed: HashSet<String>,
     set: HashSet<String>,
-    pending: Vec<(&'a Key<'a>, Given)>,
-    added: Vec<(&'a Key<'a>, Given)>,
+    pending: Vec<(&'a Key<'a>, Given, String)>,
+    added: Vec<(&'a Key<'a>, Given, String)>,
 }
 
 impl<'a> State<'a> {
@@ -242,14 +275,14 @@ impl<'a> State<'a> {
         }
     }
 
-    fn offer(&mut self, key: &'a Key<'a>, given: Given) {
+    fn offer(&mut self, key: &'a Key<'a>, given: Given, origin: String) {
         let id = key.arg.get_id().as_str();
         if self.fixed.contains(id) || self.blocked(key.arg) {
             return;
         }
         self.pending
-            .retain(|(k, _)| k.arg.get_id() != key.arg.get_id());
-        self.pending.push((key, given));
+            .retain(|(k, ..)| k.arg.get_id() != key.arg.get_id());
+        self.pending.push((key, given, origin));
     }
 
     fn blocked(&self, arg: &Arg) -> bool {
@@ -277,21 +310,36 @@ impl<'a> State<'a> {
 
     /// Ends a level: what it offered is decided.
     fn commit(&mut self) {
-        for (key, given) in self.pending.drain(..) {
+        for (key, given, origin) in self.pending.drain(..) {
             let id = key.arg.get_id().to_string();
             if given.is_set() {
                 self.set.insert(id.clone());
             }
             self.fixed.insert(id);
-            self.added.push((key, given));
+            self.added.push((key, given, origin));
         }
     }
 
     fn value(&self, id: &str) -> Option<&Given> {
         self.added
             .iter()
-            .find(|(k, _)| k.arg.get_id() == id)
-            .map(|(_, g)| g)
+            .find(|(k, ..)| k.arg.get_id() == id)
+            .map(|(_, g, _)| g)
+    }
+
+    /// (flag as typed, where its value came from) for the values added.
+    fn origins(&self) -> Vec<(String, String)> {
+        self.added
+            .iter()
+            .filter(|(_, g, _)| g.is_set())
+            .map(|(k, _, origin)| {
+                let flag = match k.arg.get_long() {
+                    Some(long) => format!("--{long}"),
+                    None => k.name.to_uppercase(),
+                };
+                (flag, origin.clone())
+            })
+            .collect()
     }
 
     /// Where the file is looked for: the app directory, else the build
@@ -317,7 +365,7 @@ impl<'a> State<'a> {
         let (head, tail) = argv.split_at(split);
         let mut out = head.to_vec();
         let mut positional = Vec::new();
-        for (key, given) in &self.added {
+        for (key, given, _) in &self.added {
             match (given, key.arg.get_long()) {
                 (Given::Switch(true), Some(long)) => out.push(format!("--{long}").into()),
                 (Given::Values(values), Some(long)) => {

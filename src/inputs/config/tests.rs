@@ -326,3 +326,46 @@ fn every_build_flag_is_a_key() {
     }
     assert!(names.iter().any(|n| n == "context"));
 }
+
+/// A bad value from the file or a variable is said with where it was set.
+#[test]
+fn errors_name_where_a_value_came_from() {
+    let d = dir_with("pyko.toml", "\nport = [\"http\"]\n");
+    let env = |k: &str| (k == "PYKO_USER").then(|| "u".to_string());
+    let argv = ["pyko", "build", "--tarball", "-"]
+        .map(OsString::from)
+        .to_vec();
+    let c = with_config(argv, &env, d.path()).unwrap();
+    let file = d.path().join("pyko.toml");
+    assert_eq!(
+        c.origins,
+        [
+            ("--user".to_string(), "PYKO_USER".to_string()),
+            ("--port".to_string(), format!("{}:2", file.display())),
+        ]
+    );
+    let e = FlagError {
+        flag: "--port",
+        message: "\"http\": not a port".into(),
+    };
+    assert_eq!(
+        c.blame(e).to_string(),
+        format!("--port \"http\": not a port (set by {}:2)", file.display())
+    );
+    let e = FlagError {
+        flag: "--tarball -",
+        message: "x".into(),
+    };
+    assert_eq!(
+        c.blame(e).to_string(),
+        "--tarball - x",
+        "from the command line"
+    );
+    assert_eq!(
+        c.note().unwrap(),
+        format!(
+            "note: besides the command line: --user from PYKO_USER, --port from {}:2",
+            file.display()
+        )
+    );
+}
