@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::fixtures::{base_layout, require_tool, wheelhouse, Flavour};
+use crate::common::fixtures::{base_layout, require_tool, wheels_named, Flavour};
 use crate::common::run::pyko_bin;
 
 /// A tmux server of our own (its socket in a temp dir), killed on drop.
@@ -49,17 +49,9 @@ fn is_bar(line: &str) -> bool {
 /// numpy and scipy (a few seconds of compression each, so bars are drawn
 /// many times) and a small app.
 fn inputs(dir: &Path) -> (PathBuf, PathBuf) {
-    let wheels = dir.join("wheels");
+    let wheels = wheels_named(&dir.join("wheels"), &["numpy-", "scipy-"]);
     let app = dir.join("app");
-    std::fs::create_dir_all(&wheels).unwrap();
     std::fs::create_dir_all(&app).unwrap();
-    for w in std::fs::read_dir(wheelhouse()).unwrap() {
-        let w = w.unwrap().path();
-        let name = w.file_name().unwrap().to_string_lossy().to_string();
-        if name.starts_with("numpy-") || name.starts_with("scipy-") {
-            std::fs::copy(&w, wheels.join(&name)).unwrap();
-        }
-    }
     std::fs::write(app.join("main.py"), "import scipy\n").unwrap();
     (wheels, app)
 }
