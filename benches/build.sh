@@ -35,6 +35,8 @@ measure() { # name, command...: prints "name seconds maxrss_MB"
 build_pyko=("$pyko" build --from "$reg/library/python:3.11-slim" --wheels "$wheels" --app "$work/app"
     --port 8501 --cmd 'streamlit run app.py' --push)
 export PYKO_CACHE_DIR=$work/pyko-cache
+# The copied example ships a pyko.toml; the bench measures these flags alone.
+export PYKO_NO_CONFIG=1
 
 echo "== same run, same machine ($(nproc) cores)"
 measure pyko-cold "${build_pyko[@]}" "$reg/bench/pyko:cold"

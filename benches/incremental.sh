@@ -53,7 +53,7 @@ step() { # label bin cache wheels app dest
     local label=$1 bin=$2 cache=$3 wh=$4 app=$5 dest=$6 mark
     mark=$(wc -c < "$work/reg.log")
     local t0=$(date +%s.%N)
-    PYKO_CACHE_DIR=$cache "$bin" build --from "$reg/library/python:3.11-slim" --wheels "$wh" \
+    PYKO_CACHE_DIR=$cache PYKO_NO_CONFIG=1 "$bin" build --from "$reg/library/python:3.11-slim" --wheels "$wh" \
         --app "$app" --port 8501 --cmd 'streamlit run app.py' --push "$reg/$dest" ${EXTRA:-} \
         >"$work/out" 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
     local t1=$(date +%s.%N)

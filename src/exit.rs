@@ -88,6 +88,9 @@ fn known(e: &(dyn Error + 'static)) -> Option<ExitClass> {
     if let Some(e) = e.downcast_ref::<RegistryError>() {
         return Some(registry(e));
     }
+    if e.is::<crate::inputs::config::ConfigError>() {
+        return Some(Usage);
+    }
     if let Some(e) = e.downcast_ref::<LockError>() {
         return Some(lock(e));
     }

@@ -40,6 +40,7 @@ pub use hint::hint;
 pub use inputs::cli::{Cli, Cmd};
 pub use inputs::cli_docs;
 pub use inputs::commands::ReportArgs;
+pub use inputs::config::{with_config, ConfigError, Configured};
 pub use inputs::source_date_epoch;
 pub use inputs::spec::{parse_platform, TarballDest};
 pub use inspect::{inspect, text as inspect_text, InspectRequest, Inspection};

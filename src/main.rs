@@ -10,14 +10,35 @@ use clap::Parser;
 use pyko::{Cli, Cmd, LoginRequest, Reporter};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let env = |name: &str| std::env::var(name).ok();
+    let configured = match pyko::with_config(std::env::args_os().collect(), &env, &cwd) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(pyko::exit_class(&e).code());
+        }
+    };
+    let cli = match Cli::try_parse_from(&configured.argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            if let Some(note) = configured.note().filter(|_| e.use_stderr()) {
+                eprintln!("{note}");
+            }
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
     // Without it a signal leaves half-written outputs beside their
     // destinations; a build is still correct without it, so only warn.
     if let Err(e) = pyko::install_signal_cleanup() {
         eprintln!("warning: cannot catch signals ({e}); an interrupted build may leave temp files");
     }
     let ui = Reporter::new(cli.quiet, cli.verbose);
-    let result = run(cli.command, &ui).and_then(|out| {
+    if let Some(file) = &configured.file {
+        ui.info(format!("config: {}", file.display()));
+    }
+    let result = run(cli.command, &configured, &ui).and_then(|out| {
         let mut stdout = std::io::stdout().lock();
         stdout
             .write_all(out.as_bytes())
@@ -42,7 +63,7 @@ fn main() -> ExitCode {
 }
 
 /// Runs one command; returns what goes to stdout.
-fn run(cmd: Cmd, ui: &Reporter) -> anyhow::Result<String> {
+fn run(cmd: Cmd, configured: &pyko::Configured, ui: &Reporter) -> anyhow::Result<String> {
     match cmd {
         Cmd::Build(args) => {
             let epoch = pyko::source_date_epoch()?;
@@ -51,7 +72,9 @@ fn run(cmd: Cmd, ui: &Reporter) -> anyhow::Result<String> {
                 ui.info(note);
             }
             let report_args = args.report.clone();
-            let (spec, notes) = args.into_spec(epoch, Some(default_cache))?;
+            let (spec, notes) = args
+                .into_spec(epoch, Some(default_cache))
+                .map_err(|e| configured.blame(e))?;
             if report_args.json && spec.outputs.tarball == Some(pyko::TarballDest::Stdout) {
                 anyhow::bail!("--json writes its document to stdout, where --tarball - writes the image; write the tarball to a file");
             }

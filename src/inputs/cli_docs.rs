@@ -62,6 +62,11 @@ pub fn man_page() -> Vec<u8> {
             .expect("writing to a Vec");
         man.render_options_section(&mut out)
             .expect("writing to a Vec");
+        // `build`'s note on where config comes from (its after_help).
+        if sub.get_after_help().is_some() {
+            man.render_extra_section(&mut out)
+                .expect("writing to a Vec");
+        }
     }
     out
 }

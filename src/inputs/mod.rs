@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod cli_docs;
 pub mod commands;
+pub mod config;
 pub mod dockerfile;
 mod epoch;
 pub mod spec;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{current, size, Level, Sink, Step};
 
@@ -67,10 +67,10 @@ pub fn bytes(kind: Kind, what: impl Into<String>, total: Option<u64>) -> Progres
     let what = what.into();
     let sink = current();
     let bar = sink.as_ref().and_then(|s| s.multi.as_ref()).map(|multi| {
-        let bar = match total {
-            Some(n) => ProgressBar::new(n),
-            None => ProgressBar::no_length(),
-        };
+        // Hidden until the MultiProgress owns it: a bar made with its own
+        // stderr target draws itself once on the first set_message, outside
+        // the lines the MultiProgress clears, and that copy stays on screen.
+        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
         bar.set_style(style(kind, total.is_some()));
         bar.set_prefix(kind.verb());
         bar.set_message(what.clone());
@@ -99,13 +99,25 @@ fn style(kind: Kind, sized: bool) -> ProgressStyle {
     } else {
         "{bytes:>9}"
     };
-    let template = if sized {
-        format!("{{prefix:>8}} {{wide_msg}} {{bar:16}} {counts} {{bytes_per_sec:>11}} {{eta:>3}}")
+    // Installs count wheels: a byte rate would call 40 wheels a second "40 B/s".
+    let rate = if kind == Kind::Install {
+        "{wheel_rate:>11}"
     } else {
-        format!("{{prefix:>8}} {{spinner}} {{wide_msg}} {counts} {{bytes_per_sec:>11}}")
+        "{bytes_per_sec:>11}"
+    };
+    let template = if sized {
+        format!("{{prefix:>8}} {{wide_msg}} {{bar:16}} {counts} {rate} {{eta:>3}}")
+    } else {
+        format!("{{prefix:>8}} {{spinner}} {{wide_msg}} {counts} {rate}")
     };
     ProgressStyle::with_template(&template)
         .expect("template is valid")
+        .with_key(
+            "wheel_rate",
+            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} whl/s", s.per_sec());
+            },
+        )
         .progress_chars("=> ")
 }
 

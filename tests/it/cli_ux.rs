@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::common::fixtures::{base_layout, wheelhouse, Flavour};
+use crate::common::fixtures::{base_layout, wheels_named, Flavour};
 use crate::common::registry::Registry;
 use crate::common::run::{json, pyko, pyko_cmd};
 
@@ -101,17 +101,9 @@ fn completions_for_bash_name_the_subcommands() {
 
 /// Two small wheels from the example's wheelhouse: a build of seconds.
 fn small_inputs(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let wheels = dir.join("wheels");
+    let wheels = wheels_named(&dir.join("wheels"), &["idna-", "certifi-"]);
     let app = dir.join("app");
-    std::fs::create_dir_all(&wheels).unwrap();
     std::fs::create_dir_all(app.join("pkg")).unwrap();
-    for w in std::fs::read_dir(wheelhouse()).unwrap() {
-        let w = w.unwrap().path();
-        let name = w.file_name().unwrap().to_string_lossy().to_string();
-        if name.starts_with("idna-") || name.starts_with("certifi-") {
-            std::fs::copy(&w, wheels.join(&name)).unwrap();
-        }
-    }
     std::fs::write(app.join("main.py"), "import idna\nprint('hi')\n").unwrap();
     std::fs::write(app.join("pkg/util.py"), "X = 1\n").unwrap();
     (wheels, app)

@@ -126,7 +126,11 @@ fn run(e: &Env, unprivileged: bool, env: &[(&str, String)], tag: &str) -> (Strin
     } else {
         Command::new(&e.pyko)
     };
-    cmd.args(args).env_clear().env("PATH", "/usr/bin:/bin");
+    // The copied example's pyko.toml would add its Dockerfile to the flags.
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("PYKO_NO_CONFIG", "1");
     for (k, v) in env {
         cmd.env(k, v);
     }

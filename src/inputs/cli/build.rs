@@ -16,6 +16,9 @@ use crate::sources::WheelInput;
 use crate::target::{self, Overrides};
 
 #[derive(Args, Debug)]
+// The outputs are taken as a whole from the command line, the environment
+// or the config file, whichever names one first (see inputs/config).
+#[command(group(clap::ArgGroup::new("output").multiple(true).args(["push", "tarball", "oci_layout"])))]
 pub struct BuildArgs {
     /// Base image, e.g. python:3.12-slim or registry.example.com/python:3.12;
     /// from disk: oci-layout:DIR[:tag], oci-archive:FILE[:tag],
@@ -121,6 +124,9 @@ pub struct BuildArgs {
     /// Use no persistent cache at all.
     #[arg(long)]
     pub no_cache: bool,
+    /// Read no pyko.toml / [tool.pyko] (PYKO_* variables still count).
+    #[arg(long)]
+    pub no_config: bool,
     #[command(flatten)]
     pub resolve: ResolveFlags,
     #[command(flatten)]

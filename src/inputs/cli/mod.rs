@@ -42,6 +42,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Build an image from a base image, a wheel directory and an app directory.
+    #[command(after_help = CONFIG_HELP)]
     Build(BuildArgs),
     /// Resolve requirements for each target platform and write a PEP 751
     /// pylock.toml that `pyko build --lock` (or uv) installs as it is.
@@ -57,6 +58,16 @@ pub enum Cmd {
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(super::commands::CompletionsArgs),
 }
+
+/// Said under `pyko build --help`, so a user finds the config without docs.
+const CONFIG_HELP: &str = "\
+Configuration: each flag can also be a key in pyko.toml (or [tool.pyko] in
+pyproject.toml) in the --app directory, else the build CONTEXT, else the
+current directory; the key is the flag's long name: from = \"python:3.12-slim\",
+port = [\"8501\"], no-cache = true; paths are relative to the file. And each
+is an environment variable PYKO_<NAME>: PYKO_FROM, PYKO_PUSH, PYKO_NO_CACHE=true
+(a repeatable flag's values separated by spaces). A flag wins over a
+variable, a variable over the file. See docs/config.md.";
 
 #[derive(Args, Debug)]
 pub struct LoginArgs {

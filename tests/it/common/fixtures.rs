@@ -193,6 +193,20 @@ pub fn wheelhouse() -> PathBuf {
     W.get_or_init(|| run_script("wheels.sh", &[])).clone()
 }
 
+/// A wheel directory at `dest` holding the wheels of [`wheelhouse`] whose
+/// names start with one of `prefixes` (e.g. `"numpy-"`).
+pub fn wheels_named(dest: &Path, prefixes: &[&str]) -> PathBuf {
+    std::fs::create_dir_all(dest).unwrap();
+    for w in std::fs::read_dir(wheelhouse()).unwrap() {
+        let w = w.unwrap().path();
+        let name = w.file_name().unwrap().to_string_lossy().to_string();
+        if prefixes.iter().any(|p| name.starts_with(p)) {
+            std::fs::copy(&w, dest.join(&name)).unwrap();
+        }
+    }
+    dest.to_path_buf()
+}
+
 /// `examples/diabetes`: a Streamlit app with a fully pinned requirements.txt.
 pub fn example_app() -> PathBuf {
     repo_root().join("examples/diabetes")

@@ -9,11 +9,13 @@ pub fn pyko_bin() -> &'static Path {
 }
 
 /// A pyko command that cannot see the developer's settings: its own cache,
-/// no SOURCE_DATE_EPOCH (pinned digests assume the default mtime) and no
-/// index URL inherited from pip or uv configuration.
+/// no SOURCE_DATE_EPOCH (pinned digests assume the default mtime), no
+/// index URL inherited from pip or uv configuration, and no config file
+/// (the example app ships a pyko.toml; tests/it/config.rs removes this).
 pub fn pyko_cmd(cache: &Path) -> Command {
     let mut cmd = Command::new(pyko_bin());
     cmd.env("PYKO_CACHE_DIR", cache)
+        .env("PYKO_NO_CONFIG", "1")
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("PIP_INDEX_URL")
         .env_remove("UV_INDEX_URL");
