@@ -18,6 +18,7 @@ pub mod requirements;
 #[allow(dead_code)]
 pub mod resolve;
 mod resolving;
+pub mod sdist;
 pub mod uvlock;
 
 use std::path::PathBuf;
@@ -54,6 +55,8 @@ pub enum WheelInput {
         options: resolve::ResolveOptions,
         /// `--require-hashes` (a line in the file adds).
         require_hashes: bool,
+        /// `--no-build`, `--build-python`.
+        build: sdist::BuildPolicy,
     },
     /// `--lock pylock.toml|uv.lock`.
     Lock {
@@ -62,6 +65,11 @@ pub enum WheelInput {
         /// `--require-hashes`: a locked wheel without a sha256 is refused,
         /// not installed with a warning.
         require_hashes: bool,
+        /// `--index-url` (or `UV_INDEX_URL`): where an sdist's build
+        /// requirements come from when the lock does not name an index.
+        index_url: Option<String>,
+        /// `--no-build`, `--build-python`.
+        build: sdist::BuildPolicy,
     },
 }
 
@@ -78,9 +86,12 @@ pub struct Pin {
     /// Candidates a lock file lists; empty means "ask the index".
     pub wheels: Vec<LockedWheel>,
     /// The lock lists only an sdist: a wheel the user brings (`--wheels
-    /// DIR`) with this name and version stands for it, and the index is not
-    /// asked (the lock chose that file, not whatever the index offers).
+    /// DIR`) with this name and version stands for it, else the sdist is
+    /// built; the index is not asked (the lock chose that file, not
+    /// whatever the index offers).
     pub sdist_only: bool,
+    /// The sdist the lock lists, built when no wheel fits.
+    pub sdist: Option<sdist::LockedSdist>,
 }
 
 /// A wheel a lock file lists, by URL or local path.

@@ -46,6 +46,8 @@ struct Package {
     #[serde(default)]
     wheels: Vec<Wheel>,
     sdist: Option<toml::Value>,
+    /// PEP 751: the index the package came from.
+    index: Option<String>,
     vcs: Option<toml::Value>,
     directory: Option<toml::Value>,
     archive: Option<toml::Value>,
@@ -104,7 +106,9 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
         let version = version
             .parse()
             .map_err(|e| err(format!("package {}: version {version:?}: {e}", p.name)))?;
-        if p.wheels.is_empty() && p.sdist.is_some() {
+        if let (true, Some(sdist)) = (p.wheels.is_empty(), &p.sdist) {
+            let sdist = super::sdist::locked_sdist(sdist, dir, p.index.clone())
+                .map_err(|e| err(format!("package {}: {e}", p.name)))?;
             pins.push(Pin {
                 name: crate::wheel::normalize_name(&p.name),
                 version,
@@ -112,6 +116,7 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
                 origin,
                 wheels: Vec::new(),
                 sdist_only: true,
+                sdist: Some(sdist),
             });
             continue;
         }
@@ -171,6 +176,7 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
             origin,
             wheels,
             sdist_only: false,
+            sdist: None,
         });
     }
     // PEP 751 does not say which packages were asked for: `pyko lock`

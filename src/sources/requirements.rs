@@ -398,6 +398,7 @@ fn push_pin(pins: &mut Vec<Pin>, l: &Line, version: Version) -> Result<(), LockE
         origin: l.origin(),
         wheels: Vec::new(),
         sdist_only: false,
+        sdist: None,
     });
     Ok(())
 }

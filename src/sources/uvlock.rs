@@ -139,7 +139,14 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
             .ok_or_else(|| err(format!("package {} has no version", p.name)))?
             .parse()
             .map_err(|e| err(format!("package {}: version: {e}", p.name)))?;
-        if p.wheels.is_empty() && p.sdist.is_some() {
+        if let (true, Some(sdist)) = (p.wheels.is_empty(), &p.sdist) {
+            let registry = p
+                .source
+                .get("registry")
+                .and_then(|r| r.as_str())
+                .map(str::to_string);
+            let sdist = super::sdist::locked_sdist(sdist, dir, registry)
+                .map_err(|e| err(format!("package {}: {e}", p.name)))?;
             pins.push(Pin {
                 name: crate::wheel::normalize_name(&p.name),
                 version,
@@ -147,6 +154,7 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
                 origin,
                 wheels: Vec::new(),
                 sdist_only: true,
+                sdist: Some(sdist),
             });
             continue;
         }
@@ -206,6 +214,7 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
             origin,
             wheels,
             sdist_only: false,
+            sdist: None,
         });
     }
     Ok(Lock {

@@ -77,7 +77,7 @@ fn wheel_files() -> Vec<PathBuf> {
     w
 }
 
-fn uv() -> PathBuf {
+pub(crate) fn uv() -> PathBuf {
     let out = Command::new("bash")
         .arg(fixtures::repo_root().join("tests/fixtures/uv.sh"))
         .output()

@@ -35,6 +35,7 @@ mod pip_parity;
 mod registry;
 mod reproducible;
 mod resolve;
+mod sdist_build;
 mod sdist_only_lock;
 mod security;
 mod unprivileged;

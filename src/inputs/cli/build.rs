@@ -213,6 +213,7 @@ impl BuildArgs {
             None => spec::BaseSource::Registry(reference("--from", &from)?),
         };
         let options = self.resolve.options()?;
+        let build = self.resolve.build_policy();
         let constraints = self.resolve.constraints;
         let wheels = match (self.requirements, self.lock) {
             (None, None) if df.requirements.is_some() && self.wheels.is_none() => {
@@ -225,6 +226,7 @@ impl BuildArgs {
                     constraints,
                     options,
                     require_hashes: self.require_hashes,
+                    build: build.clone(),
                 }
             }
             (Some(file), _) => WheelInput::Requirements {
@@ -236,11 +238,14 @@ impl BuildArgs {
                 constraints,
                 options,
                 require_hashes: self.require_hashes,
+                build: build.clone(),
             },
             (None, Some(file)) => WheelInput::Lock {
                 file,
                 local: self.wheels,
                 require_hashes: self.require_hashes,
+                index_url: index_url.or_else(uv_index_url),
+                build,
             },
             (None, None) if self.require_hashes => {
                 return Err(FlagError {
