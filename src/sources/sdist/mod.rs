@@ -190,7 +190,13 @@ impl Builder<'_> {
         };
         if self.policy.python.is_none() {
             if let Some(uv) = host::which("uv") {
-                return uv::build(&ctx, &uv, None, sdist.path, work, &out);
+                // uv tells an sdist by its name; the blob has only a hash.
+                let named = work.join(sdist.filename);
+                if std::fs::hard_link(sdist.path, &named).is_err() {
+                    std::fs::copy(sdist.path, &named)
+                        .map_err(|e| format!("{}: {e}", named.display()))?;
+                }
+                return uv::build(&ctx, &uv, &named, work, &out);
             }
         }
         let python = host::find_python(self.policy.python.as_deref())?;

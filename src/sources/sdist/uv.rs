@@ -11,7 +11,6 @@ use super::Context;
 pub fn build(
     ctx: &Context,
     uv: &Path,
-    python: Option<&Path>,
     sdist: &Path,
     work: &Path,
     out: &Path,
@@ -22,9 +21,6 @@ pub fn build(
     for (i, url) in ctx.index_urls.iter().enumerate() {
         cmd.arg(if i == 0 { "--default-index" } else { "--index" })
             .arg(url);
-    }
-    if let Some(p) = python {
-        cmd.arg("--python").arg(p);
     }
     cmd.arg(sdist).env("SOURCE_DATE_EPOCH", &ctx.epoch);
     run(cmd, "uv build", &work.join("uv.log"))?;
