@@ -13,7 +13,7 @@ use crate::oci::digest::Digest;
 use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
 use crate::sources::metadata::MetadataClient;
 use crate::sources::resolve::WithLocalWheels;
-use crate::sources::sdist::{BuildPolicy, Builder};
+use crate::sources::sdist::{BuildPolicy, Builder, WithSdists};
 use crate::target::PythonTarget;
 use crate::ui::Reporter;
 use crate::wheel::{self, Tags};
@@ -107,6 +107,14 @@ pub fn fetch_wheels(
                         local_wheels.extend(wheel::find_wheels(dir)?);
                     }
                     let source = WithLocalWheels::new(&source, &local_wheels);
+                    let builder = Builder {
+                        policy: build,
+                        index_urls: urls.clone(),
+                        http,
+                        cache,
+                        ui,
+                    };
+                    let source = WithSdists::new(&source, &builder);
                     let resolved = resolve_for(&request, &tags, &source, ui)?;
                     let pins = pins_of(&resolved, &tags, |n| reqs.hashes_of(n));
                     (pins, urls, dirs, Some(reqs.top_level_names()))
@@ -310,6 +318,19 @@ pub(super) fn fetch_pinned(
     };
     let got = fetch_one(pin, tags, None, &[], &builder, &policy)?;
     Ok((got.filename, got.path))
+}
+
+/// One listed file (an sdist the resolver needs metadata from), verified
+/// against its listed sha256, and that hash.
+pub(super) fn fetch_listed(
+    pin: &Pin,
+    file: &LockedWheel,
+    http: &HttpClient,
+    cache: &Cache,
+) -> Result<(PathBuf, String), LockError> {
+    let got = fetch_file(pin, file, http, cache, &Policy::default())?;
+    let sha256 = sha256_file(&got.path)?;
+    Ok((got.path, sha256))
 }
 
 fn fetch_one(

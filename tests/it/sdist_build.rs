@@ -287,3 +287,76 @@ fn a_uv_lock_with_only_an_sdist_builds_with_uv() {
     let printed = root.chroot_ok(&["python3", "-c", "import docopt; print(docopt.__version__)"]);
     assert_eq!(printed.trim(), "0.6.2");
 }
+
+/// Requirements that are not pins: the resolver counts the sdist-only
+/// versions (docopt's PKG-INFO is Metadata-Version 1.1, so its wheel is
+/// built for its metadata; annotated-types' 2.3 PKG-INFO is read as is),
+/// and `pyko lock` writes them as `sdist` entries that a build then builds.
+#[test]
+fn the_resolver_counts_sdist_only_versions() {
+    let index = IndexServer::start(&fixtures::sdists(), true);
+    let dir = tempfile::tempdir().unwrap();
+    let reqs = dir.path().join("requirements.txt");
+    std::fs::write(&reqs, "docopt>=0.6\nannotated-types\n").unwrap();
+    let py = python3();
+    let cache = dir.path().join("cache");
+    let lock = dir.path().join("pylock.toml");
+    let o = pyko_cmd(&cache)
+        .env("PATH", path_without_uv())
+        .args(["lock", "-r", reqs.to_str().unwrap(), "--python", "3.11"])
+        .args(["--index-url", &index.url, "-o", lock.to_str().unwrap()])
+        .args(["--build-python", py.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    // Only docopt needed a build for its metadata.
+    assert!(err.contains("building docopt==0.6.2"), "{err}");
+    assert!(!err.contains("building annotated-types"), "{err}");
+    let text = std::fs::read_to_string(&lock).unwrap();
+    let parsed: toml::Value = toml::from_str(&text).unwrap();
+    let packages = parsed["packages"].as_array().unwrap();
+    let names: Vec<(&str, &str)> = packages
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap(),
+                p["sdist"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("annotated-types", "annotated_types-0.7.0.tar.gz"),
+            ("docopt", "docopt-0.6.2.tar.gz")
+        ],
+        "{text}"
+    );
+
+    // The lock builds; docopt's wheel is the one built while resolving.
+    let out = dir.path().join("out");
+    let o = build(
+        &cache,
+        &debian(),
+        &out,
+        &[
+            "--lock",
+            lock.to_str().unwrap(),
+            "--build-python",
+            py.to_str().unwrap(),
+        ],
+        Some(&path_without_uv()),
+    );
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("building docopt"), "{err}");
+    assert!(err.contains("building annotated-types==0.7.0"), "{err}");
+    let root = unpack_oci(&out, "app:1");
+    let printed = root.chroot_ok(&[
+        "python3",
+        "-c",
+        "import docopt, annotated_types; print(docopt.__version__, annotated_types.Le(2))",
+    ]);
+    assert_eq!(printed.trim(), "0.6.2 Le(le=2)");
+}

@@ -59,6 +59,7 @@ impl ResolveFlags {
         Ok(ResolveOptions {
             pre: self.pre,
             exclude_newer,
+            build_sdists: !self.no_build,
         })
     }
 }

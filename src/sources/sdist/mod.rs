@@ -10,6 +10,7 @@ mod host;
 mod locked;
 mod pep517;
 mod run;
+mod source;
 mod unpack;
 mod uv;
 
@@ -26,7 +27,8 @@ use crate::ui::Reporter;
 use crate::wheel::{normalize_name, Tags, WheelFilename};
 
 pub use locked::{locked_sdist, LockedSdist};
-pub use unpack::static_requires;
+pub use source::WithSdists;
+use unpack::static_requires;
 
 /// `--no-build` and `--build-python`, as the user gave them.
 #[derive(Clone, Debug, Default)]
