@@ -9,7 +9,6 @@ use std::sync::Mutex;
 
 use crate::cache::Cache;
 use crate::http::HttpClient;
-use crate::oci::digest::Digest;
 use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
 use crate::sources::metadata::MetadataClient;
 use crate::sources::resolve::WithLocalWheels;
@@ -31,7 +30,7 @@ mod select;
 mod verify;
 
 use build::build_from;
-use download::download;
+use download::fetch_file;
 use select::is_sdist_of;
 pub use select::select_wheel;
 use verify::{check_hash, mismatch, refusal, sha256_file, unverified, where_of, Got, Policy};
@@ -454,58 +453,4 @@ fn fetch_one(
         },
     };
     fetch_file(pin, chosen, http, cache, policy)
-}
-
-/// The verified bytes of one listed file (wheel or sdist): from the blob
-/// cache by its hash, a local path, or a download.
-fn fetch_file(
-    pin: &Pin,
-    chosen: &LockedWheel,
-    http: &HttpClient,
-    cache: &Cache,
-    policy: &Policy,
-) -> Result<Got, LockError> {
-    let known = chosen
-        .sha256
-        .clone()
-        .or_else(|| (pin.hashes.len() == 1).then(|| pin.hashes[0].clone()));
-    let where_ = where_of(&chosen.location);
-    let warning = if policy.lock && known.is_none() {
-        unverified(
-            pin,
-            policy.strict,
-            format!("the lock gives no sha256 for {where_}"),
-        )?
-    } else {
-        None
-    };
-    if let Some(h) = &known {
-        check_hash(pin, h, &where_)?;
-        if let Some(path) = Digest::try_from(format!("sha256:{h}"))
-            .ok()
-            .and_then(|d| cache.get(&d, None))
-        {
-            return Ok(Got::new(chosen.filename.clone(), path, "cached"));
-        }
-    }
-    let path = match &chosen.location {
-        Location::Path(p) => {
-            let actual = sha256_file(p)?;
-            check_hash(pin, &actual, &where_)?;
-            if let Some(h) = &chosen.sha256 {
-                if h != &actual {
-                    return Err(mismatch(pin, &where_, &actual, h));
-                }
-            }
-            return Ok(Got {
-                warning,
-                ..Got::new(chosen.filename.clone(), p.clone(), "local")
-            });
-        }
-        Location::Url(url) => download(pin, url, chosen.sha256.as_deref(), http, cache)?,
-    };
-    Ok(Got {
-        warning,
-        ..Got::new(chosen.filename.clone(), path, "downloaded")
-    })
 }

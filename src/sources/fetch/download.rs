@@ -1,4 +1,5 @@
-//! One file from a URL into the blob cache, hashed while it streams and
+//! One listed file (wheel or sdist) as verified bytes: from the blob cache
+//! by its hash, a local path, or a download hashed while it streams and
 //! checked against the pin and the listed sha256 before it is kept.
 
 use std::io::Write;
@@ -9,13 +10,14 @@ use reqwest::Url;
 use crate::cache::{Cache, CacheError};
 use crate::error::chain;
 use crate::http::HttpClient;
+use crate::oci::digest::Digest;
 use crate::oci::digest::HashingWriter;
-use crate::sources::{LockError, Pin};
+use crate::sources::{Location, LockError, LockedWheel, Pin};
 use crate::ui::progress::{self, Kind};
 
-use super::verify::{check_hash, mismatch};
+use super::verify::{check_hash, mismatch, sha256_file, unverified, where_of, Got, Policy};
 
-pub(super) fn download(
+fn download(
     pin: &Pin,
     url: &str,
     listed: Option<&str>,
@@ -63,4 +65,58 @@ pub(super) fn download(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The verified bytes of one listed file (wheel or sdist): from the blob
+/// cache by its hash, a local path, or a download.
+pub(super) fn fetch_file(
+    pin: &Pin,
+    chosen: &LockedWheel,
+    http: &HttpClient,
+    cache: &Cache,
+    policy: &Policy,
+) -> Result<Got, LockError> {
+    let known = chosen
+        .sha256
+        .clone()
+        .or_else(|| (pin.hashes.len() == 1).then(|| pin.hashes[0].clone()));
+    let where_ = where_of(&chosen.location);
+    let warning = if policy.lock && known.is_none() {
+        unverified(
+            pin,
+            policy.strict,
+            format!("the lock gives no sha256 for {where_}"),
+        )?
+    } else {
+        None
+    };
+    if let Some(h) = &known {
+        check_hash(pin, h, &where_)?;
+        if let Some(path) = Digest::try_from(format!("sha256:{h}"))
+            .ok()
+            .and_then(|d| cache.get(&d, None))
+        {
+            return Ok(Got::new(chosen.filename.clone(), path, "cached"));
+        }
+    }
+    let path = match &chosen.location {
+        Location::Path(p) => {
+            let actual = sha256_file(p)?;
+            check_hash(pin, &actual, &where_)?;
+            if let Some(h) = &chosen.sha256 {
+                if h != &actual {
+                    return Err(mismatch(pin, &where_, &actual, h));
+                }
+            }
+            return Ok(Got {
+                warning,
+                ..Got::new(chosen.filename.clone(), p.clone(), "local")
+            });
+        }
+        Location::Url(url) => download(pin, url, chosen.sha256.as_deref(), http, cache)?,
+    };
+    Ok(Got {
+        warning,
+        ..Got::new(chosen.filename.clone(), path, "downloaded")
+    })
 }
