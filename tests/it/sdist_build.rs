@@ -360,3 +360,111 @@ fn the_resolver_counts_sdist_only_versions() {
     ]);
     assert_eq!(printed.trim(), "0.6.2 Le(le=2)");
 }
+
+/// `name-1.0.tar.gz` with `files` under `name-1.0/`, written in `dir`.
+fn make_sdist(dir: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let path = dir.join(format!("{name}-1.0.tar.gz"));
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&path).unwrap(),
+        flate2::Compression::default(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    for (file, text) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("{name}-1.0/{file}"), text.as_bytes())
+            .unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap();
+    path
+}
+
+/// A backend that fails: exit 3, naming the package, the sdist and the
+/// backend's own last words; nothing written, nothing cached.
+#[test]
+fn a_failing_build_names_the_package_and_quotes_the_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = make_sdist(
+        dir.path(),
+        "broken",
+        &[
+            ("PKG-INFO", "Metadata-Version: 2.1\nName: broken\nVersion: 1.0\n"),
+            (
+                "setup.py",
+                "import sys\nprint('compiling nothing', file=sys.stderr)\nraise SystemExit('this sdist refuses to build: marker-42')\n",
+            ),
+        ],
+    );
+    let mut files = fixtures::sdists();
+    files.push(broken);
+    let index = IndexServer::start(&files, true);
+    let reqs = dir.path().join("requirements.txt");
+    std::fs::write(&reqs, "broken==1.0\n").unwrap();
+    let py = python3();
+    let out = dir.path().join("out");
+    let o = build(
+        &dir.path().join("cache"),
+        &debian(),
+        &out,
+        &[
+            "--requirements",
+            reqs.to_str().unwrap(),
+            "--index-url",
+            &index.url,
+            "--build-python",
+            py.to_str().unwrap(),
+        ],
+        None,
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("broken==1.0"), "{err}");
+    assert!(
+        err.contains("building a wheel from the sdist broken-1.0.tar.gz"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the build backend setuptools.build_meta:__legacy__"),
+        "{err}"
+    );
+    assert!(err.contains("marker-42"), "{err}");
+    assert!(!out.exists());
+}
+
+/// A pylock.toml whose sdist hash is not the file's: refused before
+/// anything is built.
+#[test]
+fn a_locked_sdist_with_the_wrong_hash_is_refused() {
+    let index = IndexServer::start(&fixtures::sdists(), true);
+    let dir = tempfile::tempdir().unwrap();
+    let url = index.url.replace("/simple/", "/files/docopt-0.6.2.tar.gz");
+    let lock = dir.path().join("pylock.toml");
+    std::fs::write(
+        &lock,
+        format!(
+            "lock-version = \"1.0\"\ncreated-by = \"hand\"\n\n[[packages]]\nname = \"docopt\"\nversion = \"0.6.2\"\nsdist = {{ url = \"{url}\", hashes = {{ sha256 = \"{}\" }} }}\n",
+            "ab".repeat(32)
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = build(
+        &dir.path().join("cache"),
+        &debian(),
+        &out,
+        &["--lock", lock.to_str().unwrap()],
+        Some(&path_without_uv()),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("docopt==0.6.2"), "{err}");
+    assert!(err.contains("hash mismatch"), "{err}");
+    assert!(
+        err.contains(&format!("expected sha256:{}", "ab".repeat(32))),
+        "{err}"
+    );
+    assert!(!err.contains("building docopt"), "{err}");
+    assert!(!out.exists());
+}
