@@ -72,11 +72,17 @@ pub fn unpack(sdist: &Path, filename: &str, into: &Path) -> Result<PathBuf, Stri
     let file = std::fs::File::open(sdist).map_err(|e| format!("{}: {e}", sdist.display()))?;
     if filename.ends_with(".zip") {
         let mut zip = zip::ZipArchive::new(file).map_err(|e| format!("not a zip: {e}"))?;
-        zip.extract(into).map_err(|e| format!("unpacking: {e}"))?;
+        zip.extract(into)
+            .map_err(|e| format!("unpacking it: {}", crate::error::chain(&e)))?;
     } else if filename.ends_with(".tar.gz") || filename.ends_with(".tgz") {
         let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
         tar.set_preserve_permissions(false);
-        tar.unpack(into).map_err(|e| format!("unpacking: {e}"))?;
+        tar.unpack(into).map_err(|e| {
+            format!(
+                "unpacking it (a .tar.gz sdist must be a gzip-compressed tar archive): {}",
+                crate::error::chain(&e)
+            )
+        })?;
     } else {
         return Err("pyko builds .tar.gz and .zip sdists only (PEP 625)".into());
     }
