@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::fixtures::{self, Flavour};
+use crate::common::image::layout_digest;
 use crate::common::registry::Registry;
 use crate::common::run::{pyko, pyko_cmd};
 
@@ -206,12 +207,6 @@ fn checkout(umask: &str, repo: &Path, dest: &Path) {
     );
 }
 
-fn manifest_digest(layout: &Path) -> String {
-    let idx: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-    idx["manifests"][0]["digest"].as_str().unwrap().to_string()
-}
-
 #[test]
 fn umask_077_and_022_checkouts_give_one_image_readable_by_uid_1000() {
     fixtures::require_tool("git");
@@ -271,8 +266,8 @@ fn umask_077_and_022_checkouts_give_one_image_readable_by_uid_1000() {
     };
     let (l1, l2) = (build(&strict, "077"), build(&usual, "022"));
     assert_eq!(
-        manifest_digest(&l1),
-        manifest_digest(&l2),
+        layout_digest(&l1),
+        layout_digest(&l2),
         "umask 077 and 022 checkouts must give one image"
     );
 

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::common::fixtures::{self, unpack_oci, Flavour, BASE_TAG};
+use crate::common::image::layout_digest;
 use crate::common::index::IndexServer;
 use crate::common::run::pyko_cmd;
 
@@ -36,6 +37,18 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// A refusal: exit 3 (bad input), stderr naming each of `needles`, no
+/// layout at `out`; returns stderr.
+fn refused(o: &Output, out: &Path, needles: &[&str]) -> String {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "{n}: {err}");
+    }
+    assert!(!out.exists(), "nothing written on failure");
+    err
+}
+
 /// `pyko build` from `from` with `args`, into a layout at `out`.
 fn build(cache: &Path, from: &str, out: &Path, args: &[&str], path: Option<&str>) -> Output {
     let mut cmd = pyko_cmd(cache);
@@ -49,14 +62,30 @@ fn build(cache: &Path, from: &str, out: &Path, args: &[&str], path: Option<&str>
     cmd.output().expect("run pyko")
 }
 
-/// The manifest digest of the layout's only image.
-fn manifest_digest(layout: &Path) -> String {
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-    index["manifests"][0]["digest"]
-        .as_str()
-        .unwrap()
-        .to_string()
+/// `pyko build --requirements` of `reqs` against `index` through the PEP
+/// 517 path, in `dir` (cache `dir/cache`, layout `dir/out`); `extra` adds
+/// flags.
+fn build_reqs(dir: &Path, from: &str, index: &IndexServer, reqs: &str, extra: &[&str]) -> Output {
+    let file = dir.join("requirements.txt");
+    std::fs::write(&file, reqs).unwrap();
+    let py = python3();
+    let mut args = vec![
+        "--requirements",
+        file.to_str().unwrap(),
+        "--index-url",
+        &index.url,
+        "--build-python",
+        py.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let path = path_without_uv();
+    build(
+        &dir.join("cache"),
+        from,
+        &dir.join("out"),
+        &args,
+        Some(&path),
+    )
 }
 
 /// PATH without any uv, so the PEP 517 path runs even where uv is installed.
@@ -146,7 +175,7 @@ fn real_sdists_build_cache_import_and_reproduce() {
         !again.iter().any(|p| p.ends_with(".whl")),
         "no build requirement is fetched again: {again:?}"
     );
-    assert_eq!(manifest_digest(&out1), manifest_digest(&out2));
+    assert_eq!(layout_digest(&out1), layout_digest(&out2));
 
     // A fresh cache builds everything again, to the same image bytes.
     let out3 = dir.path().join("out3");
@@ -159,35 +188,30 @@ fn real_sdists_build_cache_import_and_reproduce() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("building docopt==0.6.2"));
-    assert_eq!(manifest_digest(&out1), manifest_digest(&out3));
+    assert_eq!(layout_digest(&out1), layout_digest(&out3));
 }
 
 #[test]
 fn no_build_refuses_every_sdist() {
     let index = IndexServer::start(&fixtures::sdists(), true);
     let dir = tempfile::tempdir().unwrap();
-    let reqs = dir.path().join("requirements.txt");
-    std::fs::write(&reqs, "docopt==0.6.2\n").unwrap();
     let out = dir.path().join("out");
-    let o = build(
-        &dir.path().join("cache"),
+    let o = build_reqs(
+        dir.path(),
         &debian(),
+        &index,
+        "docopt==0.6.2\n",
+        &["--no-build"],
+    );
+    refused(
+        &o,
         &out,
         &[
-            "--requirements",
-            reqs.to_str().unwrap(),
-            "--index-url",
-            &index.url,
-            "--no-build",
+            "docopt==0.6.2",
+            "docopt-0.6.2.tar.gz",
+            "--no-build forbids building it",
         ],
-        None,
     );
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(3), "{err}");
-    assert!(err.contains("docopt==0.6.2"), "{err}");
-    assert!(err.contains("docopt-0.6.2.tar.gz"), "{err}");
-    assert!(err.contains("--no-build forbids building it"), "{err}");
-    assert!(!out.exists());
     assert!(
         !index.requests().iter().any(|l| l.path.ends_with(".tar.gz")),
         "--no-build downloads no sdist"
@@ -199,39 +223,24 @@ fn a_c_extension_built_here_is_refused_for_arm64() {
     let (arm64_layout, _) = crate::lock_arm64::arm64_fixture();
     let index = IndexServer::start(&fixtures::sdists(), true);
     let dir = tempfile::tempdir().unwrap();
-    let reqs = dir.path().join("requirements.txt");
-    std::fs::write(&reqs, "cext-demo==1.0\n").unwrap();
     let out = dir.path().join("out");
-    let py = python3();
-    let o = build(
-        &dir.path().join("cache"),
+    let o = build_reqs(
+        dir.path(),
         &format!("oci-layout:{}:latest", arm64_layout.display()),
+        &index,
+        "cext-demo==1.0\n",
+        &["--platform", "linux/arm64"],
+    );
+    refused(
+        &o,
         &out,
         &[
-            "--platform",
-            "linux/arm64",
-            "--requirements",
-            reqs.to_str().unwrap(),
-            "--index-url",
-            &index.url,
-            "--build-python",
-            py.to_str().unwrap(),
+            "cext-demo==1.0",
+            "cext_demo-1.0-cp311-cp311-linux_x86_64.whl",
+            "built for the build machine, not the image",
+            "aarch64",
         ],
-        None,
     );
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(3), "{err}");
-    assert!(err.contains("cext-demo==1.0"), "{err}");
-    assert!(
-        err.contains("cext_demo-1.0-cp311-cp311-linux_x86_64.whl"),
-        "{err}"
-    );
-    assert!(
-        err.contains("built for the build machine, not the image"),
-        "{err}"
-    );
-    assert!(err.contains("aarch64"), "{err}");
-    assert!(!out.exists());
 }
 
 /// A uv.lock written by real uv, whose docopt entry lists only the sdist:
@@ -400,37 +409,18 @@ fn a_failing_build_names_the_package_and_quotes_the_backend() {
     let mut files = fixtures::sdists();
     files.push(broken);
     let index = IndexServer::start(&files, true);
-    let reqs = dir.path().join("requirements.txt");
-    std::fs::write(&reqs, "broken==1.0\n").unwrap();
-    let py = python3();
     let out = dir.path().join("out");
-    let o = build(
-        &dir.path().join("cache"),
-        &debian(),
+    let o = build_reqs(dir.path(), &debian(), &index, "broken==1.0\n", &[]);
+    refused(
+        &o,
         &out,
         &[
-            "--requirements",
-            reqs.to_str().unwrap(),
-            "--index-url",
-            &index.url,
-            "--build-python",
-            py.to_str().unwrap(),
+            "broken==1.0",
+            "building a wheel from the sdist broken-1.0.tar.gz",
+            "the build backend setuptools.build_meta:__legacy__",
+            "marker-42",
         ],
-        None,
     );
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(3), "{err}");
-    assert!(err.contains("broken==1.0"), "{err}");
-    assert!(
-        err.contains("building a wheel from the sdist broken-1.0.tar.gz"),
-        "{err}"
-    );
-    assert!(
-        err.contains("the build backend setuptools.build_meta:__legacy__"),
-        "{err}"
-    );
-    assert!(err.contains("marker-42"), "{err}");
-    assert!(!out.exists());
 }
 
 /// A pylock.toml whose sdist hash is not the file's: refused before
@@ -457,14 +447,10 @@ fn a_locked_sdist_with_the_wrong_hash_is_refused() {
         &["--lock", lock.to_str().unwrap()],
         Some(&path_without_uv()),
     );
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(3), "{err}");
-    assert!(err.contains("docopt==0.6.2"), "{err}");
-    assert!(err.contains("hash mismatch"), "{err}");
+    let err = refused(&o, &out, &["docopt==0.6.2", "hash mismatch"]);
     assert!(
         err.contains(&format!("expected sha256:{}", "ab".repeat(32))),
         "{err}"
     );
     assert!(!err.contains("building docopt"), "{err}");
-    assert!(!out.exists());
 }

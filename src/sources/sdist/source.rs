@@ -77,16 +77,7 @@ impl<'a> WithSdists<'a> {
             .map_err(|e| fail(crate::error::chain(&e)))?;
         let url = reqwest::Url::from_file_path(&built.path)
             .map_err(|_| fail(format!("{}: not an absolute path", built.path.display())))?;
-        self.inner.metadata(&IndexFile {
-            filename: built.filename,
-            url,
-            sha256: None,
-            yanked: false,
-            requires_python: None,
-            upload_time: None,
-            core_metadata: Default::default(),
-            size: None,
-        })
+        self.inner.metadata(&IndexFile::local(built.filename, url))
     }
 }
 
