@@ -58,3 +58,56 @@ pub fn locked_sdist(
         index,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(text: &str) -> toml::Value {
+        toml::from_str::<toml::Table>(&format!("sdist = {text}")).unwrap()["sdist"].clone()
+    }
+
+    #[test]
+    fn reads_both_lock_formats() {
+        let dir = Path::new("/locks");
+        // pylock.toml (PEP 751)
+        let p = locked_sdist(
+            &value(r#"{ url = "https://i.example/f/docopt-0.6.2.tar.gz", hashes = { sha256 = "AB" } }"#),
+            dir,
+            Some("https://i.example/simple".into()),
+        )
+        .unwrap();
+        assert_eq!(p.file.filename, "docopt-0.6.2.tar.gz");
+        assert_eq!(p.file.sha256.as_deref(), Some("ab"));
+        assert_eq!(p.index.as_deref(), Some("https://i.example/simple"));
+        // uv.lock
+        let u = locked_sdist(
+            &value(r#"{ path = "dist/x-1.0.tar.gz", hash = "sha256:CD", size = 3 }"#),
+            dir,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            u.file.location,
+            Location::Path("/locks/dist/x-1.0.tar.gz".into())
+        );
+        assert_eq!(u.file.sha256.as_deref(), Some("cd"));
+        // Refusals name what is wrong.
+        let e = locked_sdist(&value(r#"{ hash = "sha256:00" }"#), dir, None).unwrap_err();
+        assert!(e.contains("without url or path"), "{e}");
+        let e = locked_sdist(
+            &value(r#"{ url = "https://i.example/x-1.tar.gz", hash = "md5:00" }"#),
+            dir,
+            None,
+        )
+        .unwrap_err();
+        assert!(e.contains("not sha256"), "{e}");
+        let e = locked_sdist(
+            &value(r#"{ url = "https://i.example/x", name = "../x-1.tar.gz" }"#),
+            dir,
+            None,
+        )
+        .unwrap_err();
+        assert!(e.contains("sdist file name"), "{e}");
+    }
+}
