@@ -109,21 +109,11 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
         if let (true, Some(sdist)) = (p.wheels.is_empty(), &p.sdist) {
             let sdist = super::sdist::locked_sdist(sdist, dir, p.index.clone())
                 .map_err(|e| err(format!("package {}: {e}", p.name)))?;
-            pins.push(Pin {
-                name: crate::wheel::normalize_name(&p.name),
-                version,
-                hashes: Vec::new(),
-                origin,
-                wheels: Vec::new(),
-                sdist_only: true,
-                sdist: Some(sdist),
-            });
+            pins.push(super::sdist::sdist_pin(&p.name, version, origin, sdist));
             continue;
         }
         if p.wheels.is_empty() {
-            let what = if p.sdist.is_some() {
-                "only an sdist"
-            } else if p.vcs.is_some() {
+            let what = if p.vcs.is_some() {
                 "a VCS source"
             } else if p.directory.is_some() {
                 "a local directory"
@@ -133,7 +123,7 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
                 "no wheels"
             };
             return Err(err(format!(
-                "package {} has {what}; pyko never builds: lock wheels for it",
+                "package {} has {what}; pyko builds only a locked sdist: lock wheels or an sdist for it",
                 p.name
             )));
         }

@@ -147,25 +147,12 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
                 .map(str::to_string);
             let sdist = super::sdist::locked_sdist(sdist, dir, registry)
                 .map_err(|e| err(format!("package {}: {e}", p.name)))?;
-            pins.push(Pin {
-                name: crate::wheel::normalize_name(&p.name),
-                version,
-                hashes: Vec::new(),
-                origin,
-                wheels: Vec::new(),
-                sdist_only: true,
-                sdist: Some(sdist),
-            });
+            pins.push(super::sdist::sdist_pin(&p.name, version, origin, sdist));
             continue;
         }
         if p.wheels.is_empty() {
-            let what = if p.sdist.is_some() {
-                "only an sdist"
-            } else {
-                "no wheels"
-            };
             return Err(err(format!(
-                "package {} has {what}; pyko never builds: lock a version with wheels",
+                "package {} has no wheels and no sdist; lock a version with wheels or an sdist",
                 p.name
             )));
         }

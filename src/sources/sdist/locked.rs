@@ -3,8 +3,10 @@
 
 use std::path::Path;
 
+use pep440_rs::Version;
+
 use crate::sources::pylock::last_segment;
-use crate::sources::{Location, LockedWheel};
+use crate::sources::{Location, LockedWheel, Pin};
 
 /// The sdist a lock lists, and the index it came from (for the build
 /// requirements).
@@ -12,6 +14,19 @@ use crate::sources::{Location, LockedWheel};
 pub struct LockedSdist {
     pub file: LockedWheel,
     pub index: Option<String>,
+}
+
+/// The pin of a lock entry that lists only an sdist.
+pub fn sdist_pin(name: &str, version: Version, origin: String, sdist: LockedSdist) -> Pin {
+    Pin {
+        name: crate::wheel::normalize_name(name),
+        version,
+        hashes: Vec::new(),
+        origin,
+        wheels: Vec::new(),
+        sdist_only: true,
+        sdist: Some(sdist),
+    }
 }
 
 /// Reads `{ url | path, name | filename, hashes = { sha256 } | hash =

@@ -26,7 +26,7 @@ use crate::sources::{LockError, Pin};
 use crate::ui::Reporter;
 use crate::wheel::{normalize_name, Tags, WheelFilename};
 
-pub use locked::{locked_sdist, LockedSdist};
+pub use locked::{locked_sdist, sdist_pin, LockedSdist};
 pub use source::WithSdists;
 use unpack::static_requires;
 
