@@ -17,6 +17,8 @@ bash tests/fixtures/install-deps.sh
 bash tests/fixtures/wheels.sh >/dev/null
 # The resolver tests' frozen index (six requirement sets, two arches, ~330 MB).
 bash tests/fixtures/resolve-sets.sh >/dev/null
+# Real sdists and their build requirements (sdist_build.rs).
+bash tests/fixtures/sdists.sh >/dev/null
 bash tests/fixtures/base-images.sh debian >/dev/null
 bash tests/fixtures/base-images.sh slim >/dev/null
 bash tests/fixtures/base-trixie.sh >/dev/null

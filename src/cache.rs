@@ -168,6 +168,16 @@ impl Cache {
             .map_err(io_err(&dir))
     }
 
+    /// A temp directory inside the cache's `tmp/` (an sdist build's
+    /// work tree), removed when the guard drops.
+    pub fn temp_dir(&self, prefix: &str) -> Result<tempfile::TempDir, CacheError> {
+        let dir = self.tmp_dir();
+        tempfile::Builder::new()
+            .prefix(&format!("{TEMP_PREFIX}{}-{prefix}", std::process::id()))
+            .tempdir_in(&dir)
+            .map_err(io_err(&dir))
+    }
+
     /// Removes temp files left by builds that died mid-write: their pid is
     /// gone. Files of live processes (concurrent builds) are left alone;
     /// failures are ignored, since the files are never read.

@@ -10,6 +10,7 @@ use crate::registry::{Client, ClientOptions};
 use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
 use crate::sources::lockfile::{self, LockHeader, PlatformLock};
 use crate::sources::metadata::MetadataClient;
+use crate::sources::sdist::{Builder, WithSdists};
 use crate::sources::{index_source, requirements, resolve_for, LockError};
 use crate::target::{self, Overrides, PythonTarget, Scheme};
 use crate::ui::Reporter;
@@ -43,6 +44,14 @@ pub fn lock(spec: &LockSpec, ui: &Reporter) -> Result<(), BuildError> {
     let metadata = MetadataClient::new(client.http(), &cache);
     let request = reqs.request(&spec.options);
     let source = index_source(&index, &metadata);
+    let builder = Builder {
+        policy: &spec.build,
+        index_urls: urls.clone(),
+        http: client.http(),
+        cache: &cache,
+        ui,
+    };
+    let source = WithSdists::new(&source, &builder);
 
     let multi = spec.platforms.len() > 1;
     let mut locks = Vec::new();

@@ -103,6 +103,9 @@ pub struct LockSpec {
     pub index_url: Option<String>,
     pub extra_index_urls: Vec<String>,
     pub options: crate::sources::resolve::ResolveOptions,
+    /// `--no-build`, `--build-python`: an sdist-only version's metadata
+    /// may need a build.
+    pub build: crate::sources::sdist::BuildPolicy,
     pub registry: RegistryOptions,
     /// `None` = no persistent cache (`--no-cache`).
     pub cache_dir: Option<PathBuf>,

@@ -3,22 +3,17 @@
 //! download it (bounded parallelism), and verify its sha256 before anything
 //! reads it.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use reqwest::Url;
-
-use crate::cache::{Cache, CacheError};
-use crate::error::chain;
+use crate::cache::Cache;
 use crate::http::HttpClient;
-use crate::oci::digest::{Digest, HashingWriter};
 use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
 use crate::sources::metadata::MetadataClient;
 use crate::sources::resolve::WithLocalWheels;
+use crate::sources::sdist::{BuildPolicy, Builder, WithSdists};
 use crate::target::PythonTarget;
-use crate::ui::progress::{self, Kind};
 use crate::ui::Reporter;
 use crate::wheel::{self, Tags};
 
@@ -29,9 +24,14 @@ use super::{
 
 /// How many packages are fetched at once: enough to hide per-request
 /// latency, few enough not to hammer an index.
+mod build;
+mod download;
 mod select;
 mod verify;
 
+use build::build_from;
+use download::fetch_file;
+use select::is_sdist_of;
 pub use select::select_wheel;
 use verify::{check_hash, mismatch, refusal, sha256_file, unverified, where_of, Got, Policy};
 
@@ -74,7 +74,9 @@ pub fn fetch_wheels(
             options,
             require_hashes,
             selection,
+            build,
         } => {
+            policy.build = build.clone();
             let reqs = match inline {
                 Some(text) => requirements::parse_str(file, text, constraints)?,
                 None if pyproject::is_pyproject(file) => {
@@ -112,6 +114,14 @@ pub fn fetch_wheels(
                         local_wheels.extend(wheel::find_wheels(dir)?);
                     }
                     let source = WithLocalWheels::new(&source, &local_wheels);
+                    let builder = Builder {
+                        policy: build,
+                        index_urls: urls.clone(),
+                        http,
+                        cache,
+                        ui,
+                    };
+                    let source = WithSdists::new(&source, &builder);
                     let resolved = resolve_for(&request, &tags, &source, ui)?;
                     let pins = pins_of(&resolved, &tags, |n| reqs.hashes_of(n));
                     (pins, urls, dirs, Some(reqs.top_level_names()))
@@ -123,6 +133,8 @@ pub fn fetch_wheels(
             local,
             require_hashes,
             selection,
+            index_url,
+            build,
         } => {
             let text = std::fs::read_to_string(file).map_err(|source| LockError::Read {
                 path: file.clone(),
@@ -148,14 +160,33 @@ pub fn fetch_wheels(
             policy = Policy {
                 lock: true,
                 strict: *require_hashes,
+                build: build.clone(),
             };
+            // Build requirements come from --index-url, else the index the
+            // lock names for its first sdist.
+            let urls = index_url
+                .clone()
+                .or_else(|| {
+                    lock.pins
+                        .iter()
+                        .find_map(|p| p.sdist.as_ref().and_then(|s| s.index.clone()))
+                })
+                .into_iter()
+                .collect();
             (
                 lock.pins,
-                Vec::new(),
+                urls,
                 local.iter().cloned().collect(),
                 lock.requested,
             )
         }
+    };
+    let builder = Builder {
+        policy: &policy.build,
+        index_urls: index_urls.clone(),
+        http,
+        cache,
+        ui,
     };
     let index = if pins.iter().any(|p| p.wheels.is_empty() && !p.sdist_only) {
         Some(IndexClient::new(&index_urls, http)?)
@@ -196,7 +227,14 @@ pub fn fetch_wheels(
                     break;
                 }
                 let pin = &pins[i];
-                let r = fetch_one(pin, &tags, index.as_ref(), http, &local_wheels, cache, policy);
+                let r = fetch_one(
+                    pin,
+                    &tags,
+                    index.as_ref(),
+                    &local_wheels,
+                    &builder,
+                    &policy,
+                );
                 match &r {
                     Ok(Got {
                         filename,
@@ -210,7 +248,7 @@ pub fn fetch_wheels(
                                 pin.name, pin.version, pin.origin
                             ));
                         }
-                        if pin.sdist_only {
+                        if pin.sdist_only && how == &verify::LOCAL_UNHASHED {
                             ui.warn(format!(
                                 "{}=={} ({}): the lock lists only an sdist; using your wheel {} from --wheels, whose hash cannot be checked against the lock",
                                 pin.name, pin.version, pin.origin, path.display()
@@ -275,15 +313,55 @@ pub fn fetch_wheels(
     })
 }
 
+/// One pinned wheel from its listed location (no index, no local wheels,
+/// no building): how an sdist build gets its build requirements.
+pub(super) fn fetch_pinned(
+    pin: &Pin,
+    tags: &Tags,
+    http: &HttpClient,
+    cache: &Cache,
+    ui: &Reporter,
+) -> Result<(String, PathBuf), LockError> {
+    let policy = Policy {
+        build: BuildPolicy {
+            forbid: true,
+            python: None,
+        },
+        ..Policy::default()
+    };
+    let builder = Builder {
+        policy: &policy.build,
+        index_urls: Vec::new(),
+        http,
+        cache,
+        ui,
+    };
+    let got = fetch_one(pin, tags, None, &[], &builder, &policy)?;
+    Ok((got.filename, got.path))
+}
+
+/// One listed file (an sdist the resolver needs metadata from), verified
+/// against its listed sha256, and that hash.
+pub(super) fn fetch_listed(
+    pin: &Pin,
+    file: &LockedWheel,
+    http: &HttpClient,
+    cache: &Cache,
+) -> Result<(PathBuf, String), LockError> {
+    let got = fetch_file(pin, file, http, cache, &Policy::default())?;
+    let sha256 = sha256_file(&got.path)?;
+    Ok((got.path, sha256))
+}
+
 fn fetch_one(
     pin: &Pin,
     tags: &Tags,
     index: Option<&IndexClient>,
-    http: &HttpClient,
     local: &[PathBuf],
-    cache: &Cache,
-    policy: Policy,
+    builder: &Builder,
+    policy: &Policy,
 ) -> Result<Got, LockError> {
+    let (http, cache) = (builder.http, builder.cache);
     // Local wheels first (`--wheels DIR` / `--find-links`).
     let local_names: Vec<String> = local
         .iter()
@@ -308,17 +386,22 @@ fn fetch_one(
             Ok(i) => Ok(Got::new(
                 local_names[i].clone(),
                 local[i].clone(),
-                "local, unhashed",
+                verify::LOCAL_UNHASHED,
             )),
+            Err(_) if pin.sdist.is_some() && !policy.build.forbid => {
+                let sdist = &pin.sdist.as_ref().expect("just checked").file;
+                build_from(pin, sdist, tags, builder, policy)
+            }
             Err(_) => Err(LockError::Package {
                 name: pin.name.clone(),
                 version: pin.version.to_string(),
                 origin: pin.origin.clone(),
                 message: format!(
-                    "the lock lists only an sdist, and {} no wheel of it that fits CPython {} (best tag {}): build one (`pip wheel --no-deps {}=={}`) into a directory and pass it with --wheels DIR",
+                    "the lock lists only an sdist, and {} no wheel of it that fits CPython {} (best tag {}){}: build one (`pip wheel --no-deps {}=={}`) into a directory and pass it with --wheels DIR",
                     if local.is_empty() { "without --wheels DIR there is" } else { "--wheels DIR has" },
                     tags.python_version(),
                     tags.best(),
+                    if policy.build.forbid { ", and --no-build forbids building it" } else { "" },
                     pin.name,
                     pin.version,
                 ),
@@ -351,14 +434,14 @@ fn fetch_one(
                 Some(_) => {
                     got.warning = unverified(
                         pin,
-                        policy,
+                        policy.strict,
                         format!("the lock gives no sha256 for {}, so your wheel {shown} cannot be checked", local_names[i]),
                     )?
                 }
                 None => {
                     got.warning = unverified(
                         pin,
-                        policy,
+                        policy.strict,
                         format!("your wheel {shown} is not a file the lock lists, so its hash cannot be checked against the lock"),
                     )?
                 }
@@ -381,98 +464,14 @@ fn fetch_one(
             .collect()
     };
     let names: Vec<String> = candidates.iter().map(|c| c.filename.clone()).collect();
-    let chosen = &candidates[select_wheel(tags, pin, &names)?];
-    let known = chosen
-        .sha256
-        .clone()
-        .or_else(|| (pin.hashes.len() == 1).then(|| pin.hashes[0].clone()));
-    let where_ = where_of(&chosen.location);
-    let warning = if policy.lock && known.is_none() {
-        unverified(
-            pin,
-            policy,
-            format!("the lock gives no sha256 for {where_}"),
-        )?
-    } else {
-        None
+    let chosen = match select_wheel(tags, pin, &names) {
+        Ok(i) => &candidates[i],
+        // No wheel fits: an sdist of this version is built (or refused
+        // under --no-build, naming the package), as pip would.
+        Err(e) => match candidates.iter().find(|c| is_sdist_of(&c.filename, pin)) {
+            Some(sdist) => return build_from(pin, sdist, tags, builder, policy),
+            None => return Err(e),
+        },
     };
-    if let Some(h) = &known {
-        check_hash(pin, h, &where_)?;
-        if let Some(path) = Digest::try_from(format!("sha256:{h}"))
-            .ok()
-            .and_then(|d| cache.get(&d, None))
-        {
-            return Ok(Got::new(chosen.filename.clone(), path, "cached"));
-        }
-    }
-    let path = match &chosen.location {
-        Location::Path(p) => {
-            let actual = sha256_file(p)?;
-            check_hash(pin, &actual, &where_)?;
-            if let Some(h) = &chosen.sha256 {
-                if h != &actual {
-                    return Err(mismatch(pin, &where_, &actual, h));
-                }
-            }
-            return Ok(Got {
-                warning,
-                ..Got::new(chosen.filename.clone(), p.clone(), "local")
-            });
-        }
-        Location::Url(url) => download(pin, url, chosen.sha256.as_deref(), http, cache)?,
-    };
-    Ok(Got {
-        warning,
-        ..Got::new(chosen.filename.clone(), path, "downloaded")
-    })
-}
-
-fn download(
-    pin: &Pin,
-    url: &str,
-    listed: Option<&str>,
-    http: &HttpClient,
-    cache: &Cache,
-) -> Result<PathBuf, LockError> {
-    let err = |message: String| LockError::Download {
-        url: url.to_string(),
-        message,
-    };
-    let parsed = Url::parse(url).map_err(|e| err(e.to_string()))?;
-    // A connection dropped mid-body is retried like one dropped before
-    // the answer (the HTTP stack's retries end when headers arrive).
-    let mut tries = 0;
-    let mut w = loop {
-        tries += 1;
-        let resp = http.get(parsed.clone()).map_err(|e| err(chain(&e)))?;
-        if !resp.status().is_success() {
-            return Err(err(format!("HTTP {}", resp.status().as_u16())));
-        }
-        let total = resp.content_length();
-        let mut resp = progress::bytes(Kind::Download, pin.name.clone(), total).reader(resp);
-        let tmp = cache.temp_file()?;
-        let mut w = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp));
-        match std::io::copy(&mut resp, &mut w) {
-            Ok(_) => break w,
-            Err(_) if tries < 3 => continue,
-            Err(e) => return Err(err(chain(&e))),
-        }
-    };
-    w.flush().map_err(|e| err(e.to_string()))?;
-    let (buf, digest, _) = w.finish();
-    let tmp = buf.into_inner().map_err(|e| err(e.error().to_string()))?;
-    let actual = digest.hex().to_string();
-    check_hash(pin, &actual, url)?;
-    if let Some(h) = listed {
-        if h != actual {
-            return Err(mismatch(pin, url, &actual, h));
-        }
-    }
-    match cache.persist(tmp, &digest) {
-        Ok(p) => Ok(p),
-        Err(CacheError::Io { .. }) if cache.get(&digest, None).is_some() => {
-            Ok(cache.get(&digest, None).expect("just checked"))
-        }
-        Err(e) => Err(e.into()),
-    }
+    fetch_file(pin, chosen, http, cache, policy)
 }

@@ -61,7 +61,12 @@ struct Package {
     version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     marker: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     wheels: Vec<Wheel>,
+    /// A version with no wheel: the sdist the build builds (PEP 751 gives
+    /// it the same fields as a wheel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sdist: Option<Wheel>,
 }
 
 #[derive(Serialize)]
@@ -112,15 +117,23 @@ pub fn render(header: &LockHeader, platforms: &[PlatformLock]) -> Result<String,
                 .collect::<Vec<_>>()
                 .join(" or ")
         });
-        let wheels = wheels
+        let (wheels, sdists): (Vec<&IndexFile>, Vec<&IndexFile>) = wheels
             .into_values()
+            .partition(|f| f.filename.ends_with(".whl"));
+        let wheels = wheels
+            .into_iter()
             .map(|f| wheel(name, version, f))
             .collect::<Result<_, _>>()?;
+        let sdist = sdists
+            .first()
+            .map(|f| wheel(name, version, f))
+            .transpose()?;
         packages.push(Package {
             name: name.to_string(),
             version: version.to_string(),
             marker,
             wheels,
+            sdist,
         });
     }
     let (major, minor) = header.python;

@@ -137,6 +137,35 @@ fn the_reader_reads_what_the_writer_wrote() {
     }
 }
 
+/// A version resolved to its sdist is written as PEP 751's `sdist` (no
+/// `wheels`), and read back as a pin the build builds.
+#[test]
+fn an_sdist_only_version_round_trips() {
+    let platforms = vec![PlatformLock {
+        machine: "x86_64".into(),
+        resolved: vec![resolved(
+            "docopt",
+            "0.6.2",
+            file("docopt-0.6.2.tar.gz", 'c', None),
+            true,
+        )],
+    }];
+    let header = LockHeader {
+        python: (3, 11),
+        requested: vec!["docopt".into()],
+    };
+    let text = render(&header, &platforms).unwrap();
+    assert!(!text.contains("wheels"), "{text}");
+    let env =
+        marker_environment(&Tags::for_target(&PythonTarget::test_cpython311("amd64")).unwrap());
+    let lock = pylock::parse(Path::new("/x/pylock.toml"), &text, &env).unwrap();
+    let pin = &lock.pins[0];
+    assert!(pin.sdist_only && pin.wheels.is_empty(), "{pin:?}");
+    let sdist = &pin.sdist.as_ref().unwrap().file;
+    assert_eq!(sdist.filename, "docopt-0.6.2.tar.gz");
+    assert_eq!(sdist.sha256.as_deref(), Some("c".repeat(64).as_str()));
+}
+
 #[test]
 fn a_wheel_without_a_hash_is_refused() {
     let (header, mut platforms) = two_platforms();

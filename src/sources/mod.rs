@@ -19,6 +19,7 @@ pub mod requirements;
 #[allow(dead_code)]
 pub mod resolve;
 mod resolving;
+pub mod sdist;
 pub mod uvlock;
 
 use std::path::PathBuf;
@@ -57,6 +58,8 @@ pub enum WheelInput {
         require_hashes: bool,
         /// `--extra`/`--group`, read when `file` is a pyproject.toml.
         selection: Selection,
+        /// `--no-build`, `--build-python`.
+        build: sdist::BuildPolicy,
     },
     /// `--lock pylock.toml|uv.lock`.
     Lock {
@@ -67,6 +70,11 @@ pub enum WheelInput {
         require_hashes: bool,
         /// `--group`/`--extra`/`--package`, read when `file` is a uv.lock.
         selection: Selection,
+        /// `--index-url` (or `UV_INDEX_URL`): where an sdist's build
+        /// requirements come from when the lock does not name an index.
+        index_url: Option<String>,
+        /// `--no-build`, `--build-python`.
+        build: sdist::BuildPolicy,
     },
 }
 
@@ -98,9 +106,12 @@ pub struct Pin {
     /// Candidates a lock file lists; empty means "ask the index".
     pub wheels: Vec<LockedWheel>,
     /// The lock lists only an sdist: a wheel the user brings (`--wheels
-    /// DIR`) with this name and version stands for it, and the index is not
-    /// asked (the lock chose that file, not whatever the index offers).
+    /// DIR`) with this name and version stands for it, else the sdist is
+    /// built; the index is not asked (the lock chose that file, not
+    /// whatever the index offers).
     pub sdist_only: bool,
+    /// The sdist the lock lists, built when no wheel fits.
+    pub sdist: Option<sdist::LockedSdist>,
 }
 
 /// A wheel a lock file lists, by URL or local path.

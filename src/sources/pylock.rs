@@ -48,6 +48,8 @@ struct Package {
     #[serde(default)]
     wheels: Vec<Wheel>,
     sdist: Option<toml::Value>,
+    /// PEP 751: the index the package came from.
+    index: Option<String>,
     vcs: Option<toml::Value>,
     directory: Option<toml::Value>,
     archive: Option<toml::Value>,
@@ -106,21 +108,14 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
         let version = version
             .parse()
             .map_err(|e| err(format!("package {}: version {version:?}: {e}", p.name)))?;
-        if p.wheels.is_empty() && p.sdist.is_some() {
-            pins.push(Pin {
-                name: crate::wheel::normalize_name(&p.name),
-                version,
-                hashes: Vec::new(),
-                origin,
-                wheels: Vec::new(),
-                sdist_only: true,
-            });
+        if let (true, Some(sdist)) = (p.wheels.is_empty(), &p.sdist) {
+            let sdist = super::sdist::locked_sdist(sdist, dir, p.index.clone())
+                .map_err(|e| err(format!("package {}: {e}", p.name)))?;
+            pins.push(super::sdist::sdist_pin(&p.name, version, origin, sdist));
             continue;
         }
         if p.wheels.is_empty() {
-            let what = if p.sdist.is_some() {
-                "only an sdist"
-            } else if p.vcs.is_some() {
+            let what = if p.vcs.is_some() {
                 "a VCS source"
             } else if p.directory.is_some() {
                 "a local directory"
@@ -130,7 +125,7 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
                 "no wheels"
             };
             return Err(err(format!(
-                "package {} has {what}; pyko never builds: lock wheels for it",
+                "package {} has {what}; pyko builds only a locked sdist: lock wheels or an sdist for it",
                 p.name
             )));
         }
@@ -173,6 +168,7 @@ pub fn parse(file: &Path, text: &str, env: &MarkerEnvironment) -> Result<Lock, L
             origin,
             wheels,
             sdist_only: false,
+            sdist: None,
         });
     }
     // PEP 751 does not say which packages were asked for: `pyko lock`

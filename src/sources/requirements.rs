@@ -60,7 +60,7 @@ impl Line {
     }
 }
 
-const BUILD_HINT: &str = "pyko installs wheels from an index and does not build yet: build a wheel (pip wheel) and pass its directory with --wheels, or name the package as it is on the index";
+const BUILD_HINT: &str = "pyko builds only the sdists an index or a lock lists, not local trees or direct URLs: build a wheel (pip wheel) and pass its directory with --wheels, or name the package as it is on the index";
 
 impl RequirementsFile {
     /// The pins when every requirement that applies to `env` is a full
@@ -335,7 +335,7 @@ fn parse_text(
         let (spec, hashes) = split_hashes(&line).map_err(err)?;
         if looks_like_path(&spec) {
             return Err(err(format!(
-                "a path or URL requirement needs a build (sdists are not supported yet); {BUILD_HINT}"
+                "a path or URL requirement needs a build; {BUILD_HINT}"
             )));
         }
         let mut line = requirement_line(path, number, &line, &spec)?;
@@ -416,6 +416,7 @@ fn push_pin(pins: &mut Vec<Pin>, l: &Line, version: Version) -> Result<(), LockE
         origin: l.origin(),
         wheels: Vec::new(),
         sdist_only: false,
+        sdist: None,
     });
     Ok(())
 }

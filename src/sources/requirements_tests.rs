@@ -98,6 +98,7 @@ joblib==1.4.2
     let req = r.request(&ResolveOptions {
         pre: false,
         exclude_newer: Some(42),
+        build_sdists: false,
     });
     let shown: Vec<(String, String)> = req
         .requirements

@@ -62,6 +62,7 @@ pub fn pins_of(
                 sha256: r.wheel.sha256.clone(),
             }],
             sdist_only: false,
+            sdist: None,
         })
         .collect()
 }

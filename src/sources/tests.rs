@@ -23,6 +23,7 @@ fn pin(name: &str, version: &str) -> Pin {
         origin: "test".into(),
         wheels: vec![],
         sdist_only: false,
+        sdist: None,
     }
 }
 

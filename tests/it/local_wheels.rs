@@ -3,8 +3,9 @@
 //! `--find-links` merged with the index), and the image must be the one the
 //! index alone gives when it has every wheel.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use crate::common::fixtures::manifest_digest as layout_digest;
 use crate::common::fixtures::{self, Flavour};
 use crate::common::index::IndexServer;
 use crate::common::registry::Registry;
@@ -18,12 +19,6 @@ fn example_wheels() -> Vec<PathBuf> {
         .collect();
     w.sort();
     w
-}
-
-fn layout_digest(layout: &Path) -> String {
-    let idx: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-    idx["manifests"][0]["digest"].as_str().unwrap().to_string()
 }
 
 #[test]

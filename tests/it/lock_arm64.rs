@@ -31,7 +31,7 @@ fn json(p: &Path) -> serde_json::Value {
 }
 
 /// (arm64 base layout, arm64 wheel dir), cached by the fixture script.
-fn arm64_fixture() -> (PathBuf, PathBuf) {
+pub(crate) fn arm64_fixture() -> (PathBuf, PathBuf) {
     for t in ["mmdebstrap", "umoci", "flock", "skopeo"] {
         fixtures::require_tool(t);
     }

@@ -36,6 +36,7 @@ mod pip_parity;
 mod registry;
 mod reproducible;
 mod resolve;
+mod sdist_build;
 mod sdist_only_lock;
 mod security;
 mod terminal;

@@ -18,7 +18,8 @@ fn wheel(prefix: &str) -> PathBuf {
 }
 
 /// A PEP 751 lock: idna as a locked wheel (a local path, hashed), h11 with
-/// only an sdist (never fetched: pyko does not build it).
+/// only an sdist (never fetched: the test passes --no-build, and a user's
+/// wheel wins over building).
 fn write_lock(dir: &Path) -> PathBuf {
     let idna = wheel("idna-3.20-");
     let text = format!(
@@ -63,6 +64,7 @@ fn a_users_wheel_stands_for_an_sdist_only_lock_entry() {
             out.to_str().unwrap(),
             "--tag",
             "app:1",
+            "--no-build",
         ];
         if let Some(w) = wheels {
             args.extend(["--wheels", w.to_str().unwrap()]);
@@ -79,6 +81,7 @@ fn a_users_wheel_stands_for_an_sdist_only_lock_entry() {
     assert!(err.contains("pylock.toml [h11]"), "{err}");
     assert!(err.contains("lists only an sdist"), "{err}");
     assert!(err.contains("--wheels DIR"), "{err}");
+    assert!(err.contains("--no-build forbids building it"), "{err}");
     assert!(!out1.exists());
 
     // A wheel dir with a wrong version of h11 does not count either.

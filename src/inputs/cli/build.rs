@@ -225,6 +225,7 @@ impl BuildArgs {
             None => spec::BaseSource::Registry(reference("--from", &from)?),
         };
         let options = self.resolve.options()?;
+        let build = self.resolve.build_policy();
         let constraints = self.resolve.constraints;
         let selection = self.project.selection();
         let mut notes = df.notes;
@@ -269,6 +270,7 @@ impl BuildArgs {
                     options,
                     require_hashes: self.require_hashes,
                     selection,
+                    build: build.clone(),
                 }
             }
             (Some(file), _) => WheelInput::Requirements {
@@ -281,12 +283,15 @@ impl BuildArgs {
                 options,
                 require_hashes: self.require_hashes,
                 selection,
+                build: build.clone(),
             },
             (None, Some(file)) => WheelInput::Lock {
                 file,
                 local: self.wheels,
                 require_hashes: self.require_hashes,
                 selection,
+                index_url: index_url.or_else(uv_index_url),
+                build,
             },
             (None, None) if self.require_hashes => {
                 return Err(FlagError {

@@ -120,6 +120,7 @@ impl LockArgs {
         let libc = spec::parse_libc(self.libc.as_deref().unwrap_or("glibc-2.36"))
             .map_err(flag("--libc"))?;
         let options = self.resolve.options()?;
+        let build = self.resolve.build_policy();
         let index_url = self
             .index_url
             .or_else(|| std::env::var("UV_INDEX_URL").ok().filter(|u| !u.is_empty()));
@@ -133,6 +134,7 @@ impl LockArgs {
             index_url,
             extra_index_urls: self.extra_index_url,
             options,
+            build,
             registry: RegistryOptions {
                 insecure: self.insecure,
                 ca_certs: self.ca_certs,

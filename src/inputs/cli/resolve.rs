@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::FlagError;
 use crate::sources::resolve::ResolveOptions;
+use crate::sources::sdist::BuildPolicy;
 
 #[derive(Args, Debug, Default)]
 pub struct ResolveFlags {
@@ -23,9 +24,25 @@ pub struct ResolveFlags {
     /// (midnight UTC) or 2025-06-01T12:00:00Z.
     #[arg(long, value_name = "DATE")]
     pub exclude_newer: Option<String>,
+    /// Never build an sdist: a package whose version has no wheel for the
+    /// target is refused (as uv's --no-build). Otherwise it is built into
+    /// a wheel on this machine, never in the image, and cached by its hash.
+    #[arg(long)]
+    pub no_build: bool,
+    /// The interpreter that builds sdists (PEP 517 in an isolated venv).
+    /// Default: `uv build` when uv is on PATH, else python3 on PATH.
+    #[arg(long, value_name = "PATH")]
+    pub build_python: Option<PathBuf>,
 }
 
 impl ResolveFlags {
+    pub fn build_policy(&self) -> BuildPolicy {
+        BuildPolicy {
+            forbid: self.no_build,
+            python: self.build_python.clone(),
+        }
+    }
+
     pub fn options(&self) -> Result<ResolveOptions, FlagError> {
         let exclude_newer = self
             .exclude_newer
@@ -42,6 +59,7 @@ impl ResolveFlags {
         Ok(ResolveOptions {
             pre: self.pre,
             exclude_newer,
+            build_sdists: !self.no_build,
         })
     }
 }

@@ -35,7 +35,7 @@ pub fn select_wheel(tags: &Tags, pin: &Pin, filenames: &[String]) -> Result<usiz
     );
     let message = if !sdists.is_empty() {
         format!(
-            "only a source distribution ({}) fits {target}{}; pyko never builds sdists: build a wheel for {} (pip wheel) and pass it with --wheels, or pin a version that ships one",
+            "only a source distribution ({}) fits {target}{}: build a wheel for {} (pip wheel) and pass it with --wheels, or pin a version that ships one",
             sdists.join(", "),
             if other_wheels.is_empty() {
                 String::new()

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use crate::oci::digest::HashingReader;
 use crate::sources::{HashMismatch, Location, LockError, Pin};
 
-/// How far a lock's hashes are enforced.
-#[derive(Clone, Copy, Debug, Default)]
+/// How far a lock's hashes are enforced, and whether sdists are built.
+#[derive(Clone, Debug, Default)]
 pub(super) struct Policy {
     /// The pins come from a lock file, whose listed files and hashes are
     /// what the local and downloaded wheels must match.
@@ -15,7 +15,11 @@ pub(super) struct Policy {
     /// `--require-hashes`: a wheel no hash vouches for is refused, not
     /// installed with a warning.
     pub strict: bool,
+    pub build: crate::sources::sdist::BuildPolicy,
 }
+
+/// How a user's wheel that stands for a lock's sdist was obtained.
+pub(super) const LOCAL_UNHASHED: &str = "local, unhashed";
 
 /// One fetched pin.
 pub(super) struct Got {
@@ -43,10 +47,10 @@ impl Got {
 /// `--require-hashes` a refusal.
 pub(super) fn unverified(
     pin: &Pin,
-    policy: Policy,
+    strict: bool,
     what: String,
 ) -> Result<Option<String>, LockError> {
-    if policy.strict {
+    if strict {
         return Err(refusal(pin, what));
     }
     Ok(Some(format!(

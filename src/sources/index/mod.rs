@@ -61,6 +61,23 @@ pub struct IndexFile {
     pub size: Option<u64>,
 }
 
+impl IndexFile {
+    /// A wheel on this machine (`--wheels DIR`, a wheel just built from an
+    /// sdist): no index vouches for it, so nothing but its name and place.
+    pub fn local(filename: String, url: Url) -> IndexFile {
+        IndexFile {
+            filename,
+            url,
+            sha256: None,
+            yanked: false,
+            requires_python: None,
+            upload_time: None,
+            core_metadata: CoreMetadataHint::default(),
+            size: None,
+        }
+    }
+}
+
 /// What the index says about a file's separately served METADATA.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum CoreMetadataHint {

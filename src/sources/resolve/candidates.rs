@@ -14,7 +14,8 @@ use super::specifiers::Range;
 use crate::sources::index::IndexFile;
 use crate::wheel::{best_wheel, parse_sdist, Tags, WheelFilename};
 
-/// One usable version: its files and the wheel the target would install.
+/// One usable version: its files and the wheel the target would install
+/// (or the sdist it would be built from).
 #[derive(Clone, Debug)]
 pub struct Candidate {
     pub version: Version,
@@ -36,8 +37,7 @@ pub struct Removed {
     pub yanked: Vec<Version>,
     pub too_new: Vec<Version>,
     pub requires_python: Vec<Version>,
-    /// Versions whose only distributions are sdists. The hook for building
-    /// them (a later issue) goes where these are counted.
+    /// Versions whose only distributions are sdists, when building is off.
     pub sdist_only: Vec<Version>,
     /// Versions with wheels, none for the target: a few of their tags.
     pub other_platforms: Vec<(Version, Vec<String>)>,
@@ -62,6 +62,9 @@ pub struct Rules<'a> {
     /// Versions a user requirement pins with `==` (PEP 592 lets those be
     /// yanked).
     pub yanked_ok: &'a dyn Fn(&Version) -> bool,
+    /// A version with only sdists counts, its newest sdist standing where
+    /// the wheel would (the fetcher builds it).
+    pub sdists: bool,
 }
 
 impl Candidates {
@@ -118,6 +121,11 @@ impl Candidates {
                     wheel: wheels[best].0,
                     files: files.into_iter().map(|(f, _)| f).collect(),
                 }),
+                None if wheels.is_empty() && rules.sdists => versions.push(Candidate {
+                    version,
+                    wheel: 0,
+                    files: files.into_iter().map(|(f, _)| f).collect(),
+                }),
                 None if wheels.is_empty() => removed.sdist_only.push(version),
                 None => {
                     let tags = wheels.iter().take(3).map(|(_, w)| w.tag_string()).collect();
@@ -165,7 +173,7 @@ impl Candidates {
         }
         if let Some(v) = sdists.first() {
             exists.push(format!(
-                "{v} is an sdist only, and pyko installs wheels only"
+                "{v} is an sdist only, and --no-build forbids building it"
             ));
         }
         if !exists.is_empty() {

@@ -63,6 +63,9 @@ pub struct ResolveOptions {
     /// `--exclude-newer`: files uploaded after this (Unix seconds) do not
     /// exist.
     pub exclude_newer: Option<i64>,
+    /// A version with only an sdist counts (its wheel is built on the
+    /// build machine); off for build requirements and under `--no-build`.
+    pub build_sdists: bool,
 }
 
 /// What to resolve.

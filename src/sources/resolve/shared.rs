@@ -171,6 +171,7 @@ impl<'a> Shared<'a> {
             python: &self.ctx.python,
             exclude_newer: self.ctx.options.exclude_newer,
             yanked_ok: &yanked_ok,
+            sdists: self.ctx.options.build_sdists,
         };
         Ok(Candidates::new(&files, &rules))
     }

@@ -81,16 +81,7 @@ impl<'a> WithLocalWheels<'a> {
             local
                 .entry(crate::wheel::normalize_name(&parsed.name))
                 .or_default()
-                .push(IndexFile {
-                    filename,
-                    url,
-                    sha256: None,
-                    yanked: false,
-                    requires_python: None,
-                    upload_time: None,
-                    core_metadata: Default::default(),
-                    size: None,
-                });
+                .push(IndexFile::local(filename, url));
         }
         WithLocalWheels { inner, local }
     }

@@ -26,6 +26,7 @@ pub(super) fn pin(p: &Package, file: &Path, dir: &Path, local: &[PathBuf]) -> Re
         origin: origin.clone(),
         wheels,
         sdist_only,
+        sdist: None,
     };
     let text = |key: &str| p.source.get(key).and_then(|v| v.as_str());
     if let Some(tree) = ["directory", "editable", "git"]
@@ -80,8 +81,28 @@ pub(super) fn pin(p: &Package, file: &Path, dir: &Path, local: &[PathBuf]) -> Re
         return Ok(pin(wheels, false));
     }
     if p.sdist.is_some() || text("path").is_some() || text("url").is_some() {
-        // Only an sdist (from an index, a URL or a local archive).
-        return Ok(pin(Vec::new(), true));
+        // Only an sdist (from an index, a URL or a local archive): built on
+        // the build machine, unless the user brings a wheel for it. For a
+        // `url`/`path` source the sdist entry holds only the hash.
+        let mut value = p
+            .sdist
+            .clone()
+            .unwrap_or_else(|| toml::Value::Table(Default::default()));
+        if let Some(t) = value.as_table_mut() {
+            if !t.contains_key("url") && !t.contains_key("path") {
+                for k in ["url", "path"] {
+                    if let Some(v) = text(k) {
+                        t.insert(k.into(), v.into());
+                    }
+                }
+            }
+        }
+        let registry = text("registry").map(str::to_string);
+        let sdist = crate::sources::sdist::locked_sdist(&value, dir, registry)
+            .map_err(|e| format!("package {}: {e}", p.name))?;
+        return Ok(crate::sources::sdist::sdist_pin(
+            &p.name, version, origin, sdist,
+        ));
     }
     let kinds: Vec<&String> = p.source.keys().collect();
     Err(format!(

@@ -188,6 +188,19 @@ pub fn inspect_raw(reg: &Registry, reference: &str) -> serde_json::Value {
 }
 
 /// The real wheels (cp311, manylinux x86_64) of `examples/diabetes/requirements.txt`.
+/// `tests/fixtures/sdists.sh`: real sdists (setuptools legacy, flit_core,
+/// hatchling, a C extension) and their build requirements as wheels.
+pub fn sdists() -> Vec<PathBuf> {
+    static D: OnceLock<PathBuf> = OnceLock::new();
+    let dir = D.get_or_init(|| run_script("sdists.sh", &[])).join("files");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
 pub fn wheelhouse() -> PathBuf {
     static W: OnceLock<PathBuf> = OnceLock::new();
     W.get_or_init(|| run_script("wheels.sh", &[])).clone()

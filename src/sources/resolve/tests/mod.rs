@@ -229,7 +229,7 @@ fn only_versions_with_a_wheel_for_the_target_count() {
     insta::assert_snapshot!(text, @r"
     Because there is no usable version of native>=2 and you require native>=2, your requirements cannot be satisfied.
 
-    native has no wheel for the target (cp311-cp311-manylinux_2_36_x86_64); 2.0 has wheels only for cp311-cp311-manylinux_2_17_aarch64, 3.0 is an sdist only, and pyko installs wheels only
+    native has no wheel for the target (cp311-cp311-manylinux_2_36_x86_64); 2.0 has wheels only for cp311-cp311-manylinux_2_17_aarch64, 3.0 is an sdist only, and --no-build forbids building it
     ");
     let mut f = Fake::default();
     f.add("cext-1.0.tar.gz", &[]);

@@ -19,7 +19,8 @@ struct File {
     sha256: String,
     size: u64,
     requires_python: Option<String>,
-    metadata_sha256: String,
+    /// `None` for an sdist (no PEP 658 file).
+    metadata_sha256: Option<String>,
 }
 
 /// Writes the tree for `opts.form`; returns file name → sha256.
@@ -33,8 +34,15 @@ pub fn write(root: &Path, wheels: &[PathBuf], opts: &IndexOptions) -> BTreeMap<S
         if std::fs::hard_link(w, &dest).is_err() {
             std::fs::copy(w, &dest).unwrap();
         }
-        let metadata = wheel_metadata(w);
-        if opts.form == Form::Json {
+        // An sdist has no wheel METADATA to serve (PEP 658 is for wheels);
+        // its `requires-python` is not listed, as for many real uploads.
+        let is_wheel = name.ends_with(".whl");
+        let metadata = if is_wheel {
+            wheel_metadata(w)
+        } else {
+            Vec::new()
+        };
+        if opts.form == Form::Json && is_wheel {
             std::fs::write(
                 root.join("files").join(format!("{name}.metadata")),
                 &metadata,
@@ -43,10 +51,15 @@ pub fn write(root: &Path, wheels: &[PathBuf], opts: &IndexOptions) -> BTreeMap<S
         }
         let sha256 = sha256_hex(w);
         hashes.insert(name.clone(), sha256.clone());
-        let project = normalize(name.split('-').next().unwrap());
+        // `name-version.tar.gz`: the name is all but the last `-` part.
+        let project = match name.strip_suffix(".tar.gz").or(name.strip_suffix(".zip")) {
+            Some(stem) => normalize(stem.rsplit_once('-').unwrap().0),
+            None => normalize(name.split('-').next().unwrap()),
+        };
         projects.entry(project).or_default().push(File {
             requires_python: header(&metadata, "requires-python"),
-            metadata_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&metadata)),
+            metadata_sha256: is_wheel
+                .then(|| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&metadata))),
             size: std::fs::metadata(w).unwrap().len(),
             sha256,
             name,
@@ -78,8 +91,7 @@ fn html_page(files: &[File], opts: &IndexOptions) -> String {
                 .replace('>', "&gt;");
             attrs.push_str(&format!(" data-requires-python=\"{escaped}\""));
         }
-        if opts.form == Form::Json {
-            let h = &f.metadata_sha256;
+        if let (Form::Json, Some(h)) = (opts.form, &f.metadata_sha256) {
             attrs.push_str(&format!(
                 " data-core-metadata=\"sha256={h}\" data-dist-info-metadata=\"sha256={h}\""
             ));
@@ -96,14 +108,20 @@ fn html_page(files: &[File], opts: &IndexOptions) -> String {
 fn json_page(project: &str, files: &[File], opts: &IndexOptions) -> String {
     let mut versions: Vec<String> = files
         .iter()
-        .filter_map(|f| f.name.split('-').nth(1).map(String::from))
+        .filter_map(|f| {
+            let stem = f.name.strip_suffix(".tar.gz").unwrap_or(&f.name);
+            stem.split('-').nth(1).map(String::from)
+        })
         .collect();
     versions.sort();
     versions.dedup();
     let jfiles: Vec<_> = files
         .iter()
         .map(|f| {
-            let meta = serde_json::json!({"sha256": f.metadata_sha256});
+            let meta = match &f.metadata_sha256 {
+                Some(h) => serde_json::json!({ "sha256": h }),
+                None => serde_json::json!(false),
+            };
             serde_json::json!({
                 "filename": f.name,
                 "url": format!("../../files/{}", f.name),
