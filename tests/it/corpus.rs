@@ -135,18 +135,7 @@ fn hostile_corpus() {
     std::fs::create_dir(&good_app).unwrap();
     std::fs::write(good_app.join("app.py"), "print('hi')\n").unwrap();
     // A real wheel for the cases that are not about wheels.
-    let good_wheels = apps.path().join("wheels");
-    std::fs::create_dir(&good_wheels).unwrap();
-    for e in std::fs::read_dir(fixtures::wheelhouse()).unwrap() {
-        let p = e.unwrap().path();
-        if p.file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("idna-")
-        {
-            std::fs::copy(&p, good_wheels.join(p.file_name().unwrap())).unwrap();
-        }
-    }
+    let good_wheels = fixtures::wheels_named(&apps.path().join("wheels"), &["idna-"]);
     let app_with = |name: &str, make: &dyn Fn(&Path)| {
         let d = apps.path().join(name);
         std::fs::create_dir(&d).unwrap();

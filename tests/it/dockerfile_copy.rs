@@ -14,17 +14,6 @@ fn json(p: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
-/// Copies the example's real wheel whose name starts with `prefix`.
-fn copy_wheel(prefix: &str, to: &Path) {
-    for p in std::fs::read_dir(fixtures::wheelhouse()).unwrap() {
-        let p = p.unwrap().path();
-        let n = p.file_name().unwrap().to_string_lossy().into_owned();
-        if n.starts_with(prefix) {
-            std::fs::copy(&p, to.join(n)).unwrap();
-        }
-    }
-}
-
 /// The top (app) layer of the layout's image: path → (uid, gid, mode, kind).
 fn app_layer_entries(layout: &Path) -> BTreeMap<String, (u64, u64, u32, char)> {
     let blob = |d: &str| {
@@ -67,9 +56,7 @@ fn copy_add_chown_chmod_land_in_the_app_layer() {
     let reg = Registry::start();
     let base = fixtures::push_base(&reg, Flavour::Slim, "library/python:3.11-test");
     let dir = tempfile::tempdir().unwrap();
-    let wheels = dir.path().join("wheels");
-    std::fs::create_dir(&wheels).unwrap();
-    copy_wheel("packaging-", &wheels);
+    let wheels = fixtures::wheels_named(&dir.path().join("wheels"), &["packaging-"]);
     let ctx = dir.path().join("ctx");
     let write = |rel: &str, mode: u32| {
         let f = ctx.join(rel);
@@ -168,9 +155,7 @@ fn copy_add_chown_chmod_land_in_the_app_layer() {
 #[test]
 fn a_dockerfiles_own_ignore_file_wins_over_the_contexts() {
     let dir = tempfile::tempdir().unwrap();
-    let wheels = dir.path().join("wheels");
-    std::fs::create_dir(&wheels).unwrap();
-    copy_wheel("idna-", &wheels);
+    let wheels = fixtures::wheels_named(&dir.path().join("wheels"), &["idna-"]);
     let ctx = dir.path().join("ctx");
     for rel in [
         "app.py",

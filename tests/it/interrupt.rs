@@ -36,18 +36,7 @@ fn interrupt_at(kind: crate::faults::Kind, nth: usize, signal: &str) {
     fixtures::push_base(&reg, Flavour::Slim, "library/python:base");
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("out")).unwrap();
-    let wheels = dir.path().join("wheels");
-    std::fs::create_dir(&wheels).unwrap();
-    for e in std::fs::read_dir(fixtures::wheelhouse()).unwrap() {
-        let p = e.unwrap().path();
-        if p.file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("idna-")
-        {
-            std::fs::copy(&p, wheels.join(p.file_name().unwrap())).unwrap();
-        }
-    }
+    let wheels = fixtures::wheels_named(&dir.path().join("wheels"), &["idna-"]);
     let (method, path) = kind.pattern();
     // Hang after 64 KiB of the body: the transfer is well under way.
     let proxy = FaultProxy::start(
@@ -183,18 +172,7 @@ fn sigterm_mid_tarball_write() {
         f.write_all(&buf).unwrap();
     }
     drop(f);
-    let wheels = dir.path().join("wheels");
-    std::fs::create_dir(&wheels).unwrap();
-    for e in std::fs::read_dir(fixtures::wheelhouse()).unwrap() {
-        let p = e.unwrap().path();
-        if p.file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("idna-")
-        {
-            std::fs::copy(&p, wheels.join(p.file_name().unwrap())).unwrap();
-        }
-    }
+    let wheels = fixtures::wheels_named(&dir.path().join("wheels"), &["idna-"]);
     let mut child = pyko_cmd(&dir.path().join("cache"))
         .args(["build", "--from"])
         .arg(format!(
