@@ -57,21 +57,40 @@ pub fn push(
         .iter()
         .filter(|l| seen.insert(&l.layer.digest))
         .collect();
-    push_blobs(client, &layers, cache, dest)?;
-
-    let config = image.config_blob();
-    if !client.blob_exists(dest, &config.digest)? {
-        let (_, path) = cache.put_bytes(&config.bytes)?;
-        client.upload_blob(dest, &config.digest, config.bytes.len() as u64, &path)?;
-    }
-
     let manifest = image.manifest_blob();
     let target = match (&dest.tag, &dest.digest) {
         (Some(t), _) => t.clone(),
         (None, Some(d)) => d.to_string(),
         (None, None) => "latest".into(),
     };
-    client.put_manifest(dest, &target, &manifest.bytes, &manifest.media_type)
+    let mut attempt = 0;
+    loop {
+        push_blobs(client, &layers, cache, dest)?;
+        let config = image.config_blob();
+        if !client.blob_exists(dest, &config.digest)? {
+            let (_, path) = cache.put_bytes(&config.bytes)?;
+            client.upload_blob(dest, &config.digest, config.bytes.len() as u64, &path)?;
+        }
+        match client.put_manifest(dest, &target, &manifest.bytes, &manifest.media_type) {
+            // Builds pushing the same blobs at once: distribution can answer
+            // HEAD 200 for a blob another upload is still committing, then
+            // refuse the manifest naming it. Confirm every blob again (each
+            // HEAD is cheap; only what is really missing is sent) and retry.
+            Err(e) if attempt < BLOB_UNKNOWN_RETRIES && names_unknown_blob(&e) => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(250 * attempt as u64));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// How often a manifest refused for an unknown blob is retried.
+const BLOB_UNKNOWN_RETRIES: usize = 3;
+
+fn names_unknown_blob(e: &RegistryError) -> bool {
+    matches!(e, RegistryError::Status { status: 400 | 404, codes, .. }
+        if codes.contains("MANIFEST_BLOB_UNKNOWN") || codes.contains("BLOB_UNKNOWN"))
 }
 
 /// Runs `push_blob` over the layers on up to `PARALLEL` scoped threads; the
