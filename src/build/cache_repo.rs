@@ -29,9 +29,14 @@ const MAX_ENTRY_BYTES: u64 = 1 << 20;
 
 /// What an entry's config blob holds.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Entry {
+pub struct Entry {
     key: String,
-    layers: Vec<(Layer, String)>,
+    /// Each layer's descriptor and history line.
+    pub layers: Vec<(Layer, String)>,
+    /// What else is shared under the key: the target detected in a base,
+    /// so a fresh runner reads no base layer either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
 }
 
 /// A tag is at most 128 characters of `[A-Za-z0-9_.-]`: a hash of the key.
@@ -47,14 +52,9 @@ fn tagged(repo: &Reference, key: &str) -> Reference {
     }
 }
 
-/// The layers stored under `key`, or `None` (said as a warning unless the
+/// The entry stored under `key`, or `None` (said as a warning unless the
 /// entry simply does not exist yet).
-pub fn lookup(
-    client: &Client,
-    repo: &Reference,
-    key: &str,
-    ui: &Reporter,
-) -> Option<Vec<(Layer, String)>> {
+pub fn lookup(client: &Client, repo: &Reference, key: &str, ui: &Reporter) -> Option<Entry> {
     let at = tagged(repo, key);
     let manifest = match client.get_manifest(&at) {
         Ok(m) => m,
@@ -91,7 +91,7 @@ pub fn lookup(
         Ok(entry)
     };
     match read() {
-        Ok(entry) => Some(entry.layers),
+        Ok(entry) => Some(entry),
         Err(why) => {
             ui.warn(format!(
                 "warning: --cache-repo {repo}: entry {at} unusable, building without it: {why}"
@@ -105,27 +105,28 @@ pub fn lookup(
 pub type Written<'a> = (&'a Layer, &'a str, &'a Path);
 
 /// Makes sure every layer blob is in `repo` (HEAD, else upload the local
-/// file) and stores the entry for `key`. Returns whether it did.
+/// file) and stores the entry for `key` (`what` names it in messages).
+/// Returns whether it did.
 pub fn store(
     client: &Client,
     repo: &Reference,
     key: &str,
-    layers: &[Written],
+    (layers, value): (&[Written], Option<serde_json::Value>),
+    what: &str,
     cache: &Cache,
     ui: &Reporter,
 ) -> bool {
-    match try_store(client, repo, key, layers, cache) {
+    match try_store(client, repo, key, layers, value, cache) {
         Ok(()) => {
             ui.info(format!(
-                "--cache-repo: stored {} layers as {}",
-                layers.len(),
+                "--cache-repo: stored {what} as {}",
                 tagged(repo, key)
             ));
             true
         }
         Err(e) => {
             ui.warn(format!(
-                "warning: --cache-repo {repo}: cannot store the deps layers (the build goes on): {}",
+                "warning: --cache-repo {repo}: cannot store {what} (the build goes on): {}",
                 crate::error::chain(&e)
             ));
             false
@@ -138,6 +139,7 @@ fn try_store(
     repo: &Reference,
     key: &str,
     layers: &[Written],
+    value: Option<serde_json::Value>,
     cache: &Cache,
 ) -> Result<(), RegistryError> {
     for (layer, _, path) in layers {
@@ -151,6 +153,7 @@ fn try_store(
             .iter()
             .map(|(l, h, _)| ((*l).clone(), h.to_string()))
             .collect(),
+        value,
     })
     .expect("entry serializes");
     let config = Digest::of_bytes(&entry);

@@ -24,7 +24,7 @@ use super::BuildError;
 use crate::cache::Cache;
 use crate::layer::writer::{write_layer, LayerOptions};
 use crate::layer::{Entry, Node};
-use crate::oci::{BlobSource, Layer, Reference};
+use crate::oci::{BlobSource, Digest, Layer, Reference};
 use crate::registry::Client;
 use crate::target::venv::Venv;
 use crate::target::PythonTarget;
@@ -119,65 +119,114 @@ fn group_of(name: &str, groups: usize) -> usize {
     (u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) % groups as u64) as usize
 }
 
-/// The deps layers for `wheels` on `target`, each from the cache when its
-/// own key (its wheels' sha256 and REQUESTED, the target, the venv, the
-/// layer options and format) is there; the whole set's answer is cached too,
-/// so a warm build installs nothing. `budget` is from [`deps_budget`].
-#[allow(clippy::too_many_arguments)]
-pub fn deps_layers(
-    wheels: &[PathBuf],
-    requested: Option<Vec<String>>,
-    target: &PythonTarget,
-    venv: Option<&Venv>,
-    opts: &LayerOptions,
-    budget: usize,
-    cache: &Cache,
-    cache_repo: CacheRepo,
-    ui: &Reporter,
-) -> Result<Vec<DepsLayer>, BuildError> {
-    let context = format!("{LAYER_FORMAT}\n{target:?}\n{opts:?}\n{venv:?}\n");
-    let mut digests = HashMap::new();
-    let mut set = Sha256::new();
-    set.update(&context);
-    set.update(format!("requested {requested:?}\nbudget {budget}\n"));
-    for w in wheels {
-        let d = wheel_digest(w, cache)?;
-        let name = w.file_name().unwrap_or_default().to_string_lossy();
-        set.update(format!("{name} {d}\n"));
-        digests.insert(w.clone(), (name.into_owned(), d));
+/// What decides one platform's deps layers besides the wheels: every
+/// layer's key holds it, so it is computed the same way whether the wheels
+/// were downloaded and hashed or named with their hashes by a lock.
+pub struct DepsContext<'a> {
+    /// The names the user asked for, sorted.
+    pub requested: Option<Vec<String>>,
+    pub target: &'a PythonTarget,
+    pub venv: Option<&'a Venv>,
+    pub opts: &'a LayerOptions,
+    /// From [`deps_budget`].
+    pub budget: usize,
+    pub cache: &'a Cache,
+    pub cache_repo: CacheRepo<'a>,
+    pub ui: &'a Reporter,
+}
+
+impl DepsContext<'_> {
+    fn context(&self) -> String {
+        format!(
+            "{LAYER_FORMAT}\n{:?}\n{:?}\n{:?}\n",
+            self.target, self.opts, self.venv
+        )
     }
-    let set_key = format!("deps-set-{}", hex::encode(set.finalize()));
-    if let Some(layers) = cached_set(cache, &set_key) {
-        ui.cache_hit(format!("deps layers {set_key}"));
-        crate::ui::record(|s| s.layers_cached += layers.len() as u64);
-        ui.info(format!(
-            "deps layers: {} (cached, {} wheels)",
-            layers.len(),
-            wheels.len()
+
+    /// The whole set's key, from each wheel's file name and sha256, in file
+    /// name order (so neither the fetch order nor the source matters).
+    fn set_key(&self, files: &[(String, Digest)]) -> String {
+        let mut sorted: Vec<&(String, Digest)> = files.iter().collect();
+        sorted.sort();
+        let mut set = Sha256::new();
+        set.update(self.context());
+        set.update(format!(
+            "requested {:?}\nbudget {}\n",
+            self.requested, self.budget
         ));
-        return Ok(layers);
+        for (name, d) in sorted {
+            set.update(format!("{name} {d}\n"));
+        }
+        format!("deps-set-{}", hex::encode(set.finalize()))
     }
-    if let Some((client, repo)) = cache_repo {
-        if let Some(record) = cache_repo::lookup(client, repo, &set_key, ui) {
+
+    /// The layers of the wheels named by `files` from an earlier build, in
+    /// the local cache or the `--cache-repo`, without the wheels themselves.
+    pub fn prebuilt(&self, files: &[(String, Digest)]) -> Option<Vec<DepsLayer>> {
+        let key = self.set_key(files);
+        let (cache, ui) = (self.cache, self.ui);
+        if let Some(layers) = cached_set(cache, &key) {
+            ui.cache_hit(format!("deps layers {key}"));
+            crate::ui::record(|s| s.layers_cached += layers.len() as u64);
             ui.info(format!(
-                "deps layers: {} from --cache-repo {repo} ({} wheels, nothing installed)",
-                record.len(),
-                wheels.len()
+                "deps layers: {} (cached, {} wheels)",
+                layers.len(),
+                files.len()
             ));
-            let source = BlobSource::Registry {
-                registry: repo.registry.clone(),
-                repository: repo.repository.clone(),
-            };
-            return Ok(record
+            return Some(layers);
+        }
+        let (client, repo) = self.cache_repo?;
+        let record = cache_repo::lookup(client, repo, &key, ui)?.layers;
+        ui.info(format!(
+            "deps layers: {} from --cache-repo {repo} ({} wheels, nothing installed)",
+            record.len(),
+            files.len()
+        ));
+        let source = BlobSource::Registry {
+            registry: repo.registry.clone(),
+            repository: repo.repository.clone(),
+        };
+        Some(
+            record
                 .into_iter()
                 .map(|(layer, history)| DepsLayer {
                     layer,
                     source: source.clone(),
                     history,
                 })
-                .collect());
-        }
+                .collect(),
+        )
     }
+}
+
+/// The deps layers for `wheels`, each from the cache when its own key (its
+/// wheels' sha256 and REQUESTED, and the [`DepsContext`]) is there; the
+/// whole set's answer is cached too, so a warm build installs nothing.
+pub fn deps_layers(wheels: &[PathBuf], cx: &DepsContext) -> Result<Vec<DepsLayer>, BuildError> {
+    let DepsContext {
+        target,
+        venv,
+        opts,
+        budget,
+        cache,
+        cache_repo,
+        ui,
+        ..
+    } = *cx;
+    let requested = cx.requested.clone();
+    let context = cx.context();
+    let mut digests = HashMap::new();
+    let mut files = Vec::new();
+    for w in wheels {
+        let d = wheel_digest(w, cache)?;
+        let name = w.file_name().unwrap_or_default().to_string_lossy();
+        files.push((name.to_string(), d.clone()));
+        digests.insert(w.clone(), (name.into_owned(), d));
+    }
+    if let Some(layers) = cx.prebuilt(&files) {
+        return Ok(layers);
+    }
+    let set_key = cx.set_key(&files);
 
     let installation = wheel::install(
         wheels,
@@ -265,7 +314,8 @@ pub fn deps_layers(
                 BlobSource::Registry { .. } => None,
             })
             .collect();
-        if cache_repo::store(client, repo, &set_key, &written, cache, ui) {
+        let what = format!("{} deps layers", written.len());
+        if cache_repo::store(client, repo, &set_key, (&written, None), &what, cache, ui) {
             // The push can now mount them from there (same registry).
             for d in &mut out {
                 d.source = BlobSource::Registry {

@@ -4,8 +4,8 @@
 
 use sha2::{Digest as _, Sha256};
 
-use super::deps::{deps_budget, deps_layers};
-use super::{layer_options, BuildError};
+use super::deps::{deps_budget, deps_layers, DepsContext};
+use super::{cache_repo, layer_options, BuildError};
 use crate::cache::Cache;
 use crate::inputs::spec::{BaseSource, BuildSpec};
 use crate::oci::{config, BlobSource, Image, ImageLayer, Layer, Platform};
@@ -44,19 +44,35 @@ pub(super) fn image(
 
     // Which wheels fit depends on the target, so they are chosen (and
     // downloaded, for lock inputs) per platform.
-    let fetched = crate::sources::fetch_wheels(&spec.wheels, &target, cache, client.http(), ui)?;
-    let budget = deps_budget(base.image.layers.len(), usize::from(app_layer.is_some()));
-    let deps = deps_layers(
-        &fetched.wheels,
-        fetched.requested.clone(),
-        &target,
-        venv.as_ref(),
-        &layer_options(spec),
-        budget,
+    let pinned = crate::sources::pin_wheels(&spec.wheels, &target, cache, client.http(), ui)?;
+    let opts = layer_options(spec);
+    let cx = DepsContext {
+        requested: pinned.requested.clone(),
+        target: &target,
+        venv: venv.as_ref(),
+        opts: &opts,
+        budget: deps_budget(base.image.layers.len(), usize::from(app_layer.is_some())),
         cache,
-        spec.cache_repo.as_ref().map(|r| (client, r)),
+        cache_repo: spec.cache_repo.as_ref().map(|r| (client, r)),
         ui,
-    )?;
+    };
+    // A lock names every wheel with its hash: the layers may be found
+    // (locally or in the --cache-repo) before any wheel is downloaded.
+    let known = pinned
+        .known_files(client.http(), cx.cache_repo.is_some())
+        .map(|files| {
+            files
+                .into_iter()
+                .filter_map(|(name, hex)| Some((name, format!("sha256:{hex}").parse().ok()?)))
+                .collect::<Vec<_>>()
+        });
+    let deps = match known.as_deref().and_then(|files| cx.prebuilt(files)) {
+        Some(layers) => layers,
+        None => {
+            let fetched = pinned.fetch(cache, client.http(), ui)?;
+            deps_layers(&fetched.wheels, &cx)?
+        }
+    };
 
     let mut image = base.image.clone();
     let mut added = Vec::new();
@@ -113,6 +129,15 @@ fn base_target(
         ui.debug(format!("target of {} (cached)", base.manifest_digest));
         return Ok(t);
     }
+    let shared = spec.cache_repo.as_ref().map(|repo| (client, repo));
+    if let Some(t) = shared
+        .and_then(|(client, repo)| cache_repo::lookup(client, repo, &key, ui))
+        .and_then(|entry| serde_json::from_value::<target::PythonTarget>(entry.value?).ok())
+    {
+        ui.debug(format!("target of {} (--cache-repo)", base.manifest_digest));
+        cache.put_key(&key, &serde_json::to_vec(&t).expect("target serializes"))?;
+        return Ok(t);
+    }
     // From the top down, one layer at a time, only as far as needed: on a
     // fresh cache an official-style base costs its top layer, not all.
     let layers = &base.image.layers;
@@ -132,6 +157,11 @@ fn base_target(
         &key,
         &serde_json::to_vec(&target).expect("target serializes"),
     )?;
+    if let Some((client, repo)) = shared {
+        let value = serde_json::to_value(&target).expect("target serializes");
+        let what = format!("the target of {}", base.manifest_digest);
+        cache_repo::store(client, repo, &key, (&[], Some(value)), &what, cache, ui);
+    }
     Ok(target)
 }
 

@@ -9,28 +9,25 @@ use std::sync::Mutex;
 
 use crate::cache::Cache;
 use crate::http::HttpClient;
-use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
-use crate::sources::metadata::MetadataClient;
-use crate::sources::resolve::WithLocalWheels;
-use crate::sources::sdist::{BuildPolicy, Builder, WithSdists};
-use crate::target::PythonTarget;
+use crate::sources::index::IndexClient;
+use crate::sources::sdist::{BuildPolicy, Builder};
 use crate::ui::Reporter;
 use crate::wheel::{self, Tags};
 
-use super::{
-    index_source, marker_environment, pins_of, pylock, pyproject, requirements, resolve_for,
-    uvlock, Location, LockError, LockedWheel, Pin, Selection, WheelInput,
-};
+use super::{Location, LockError, LockedWheel, Pin};
 
 /// How many packages are fetched at once: enough to hide per-request
 /// latency, few enough not to hammer an index.
 mod build;
 mod download;
+mod known;
+mod pin;
 mod select;
 mod verify;
 
 use build::build_from;
 use download::fetch_file;
+pub use pin::{pin_wheels, Pinned};
 use select::is_sdist_of;
 pub use select::select_wheel;
 use verify::{check_hash, mismatch, refusal, sha256_file, unverified, where_of, Got, Policy};
@@ -38,163 +35,67 @@ use verify::{check_hash, mismatch, refusal, sha256_file, unverified, where_of, G
 const PARALLEL: usize = 6;
 
 /// The wheels to install, with real file names (the installer reads the
-/// tags from them), and the names the user asked for.
+/// tags from them).
 pub struct FetchedWheels {
     pub wheels: Vec<PathBuf>,
-    pub requested: Option<Vec<String>>,
     /// Holds the links into the cache while the build runs.
     _dir: Option<tempfile::TempDir>,
 }
 
-pub fn fetch_wheels(
-    input: &WheelInput,
-    target: &PythonTarget,
+impl Pinned {
+    /// Downloads (or takes from the cache, or builds) every pinned wheel.
+    pub(crate) fn fetch(
+        self,
+        cache: &Cache,
+        http: &HttpClient,
+        ui: &Reporter,
+    ) -> Result<FetchedWheels, LockError> {
+        let Pinned {
+            tags,
+            pins,
+            index_urls,
+            local,
+            policy,
+            dir,
+            ..
+        } = self;
+        if let Some(wheels) = dir {
+            return Ok(FetchedWheels { wheels, _dir: None });
+        }
+        fetch_pins(&tags, &pins, &index_urls, &local, &policy, cache, http, ui).map(
+            |(wheels, dir)| FetchedWheels {
+                wheels,
+                _dir: Some(dir),
+            },
+        )
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fetch_pins(
+    tags: &Tags,
+    pins: &[Pin],
+    index_urls: &[String],
+    local: &[PathBuf],
+    policy: &Policy,
     cache: &Cache,
     http: &HttpClient,
     ui: &Reporter,
-) -> Result<FetchedWheels, LockError> {
-    let tags = Tags::for_target(target)?;
-    let env = marker_environment(&tags);
-    let mut policy = Policy::default();
-    let (pins, index_urls, local, requested) = match input {
-        WheelInput::Dir(dir) => {
-            return Ok(FetchedWheels {
-                wheels: wheel::find_wheels(dir)?,
-                requested: None,
-                _dir: None,
-            })
-        }
-        WheelInput::Requirements {
-            file,
-            inline,
-            local,
-            index_url,
-            extra_index_urls,
-            constraints,
-            options,
-            require_hashes,
-            selection,
-            build,
-        } => {
-            policy.build = build.clone();
-            let reqs = match inline {
-                Some(text) => requirements::parse_str(file, text, constraints)?,
-                None if pyproject::is_pyproject(file) => {
-                    let project = pyproject::read(file, selection, constraints)?;
-                    if let Some(spec) = &project.requires_python {
-                        pyproject::check_python(file, spec, &env)?;
-                    }
-                    project.requirements
-                }
-                None => requirements::parse(std::slice::from_ref(file), constraints)?,
-            };
-            reqs.check_hashes(*require_hashes, &env)?;
-            let primary = index_url
-                .clone()
-                .or(reqs.index_url.clone())
-                .unwrap_or_else(|| DEFAULT_INDEX_URL.to_string());
-            let mut urls = vec![primary];
-            urls.extend(extra_index_urls.iter().cloned());
-            urls.extend(reqs.extra_index_urls.iter().cloned());
-            let mut dirs: Vec<PathBuf> = local.iter().cloned().collect();
-            dirs.extend(reqs.find_links.iter().cloned());
-            match reqs.pins(&env)? {
-                // Every line a full pin: built as compiled, nothing resolved.
-                Some(pins) => {
-                    let names = pins.iter().map(|p| p.name.clone()).collect();
-                    (pins, urls, dirs, Some(names))
-                }
-                None => {
-                    let index = IndexClient::new(&urls, http)?;
-                    let metadata = MetadataClient::new(http, cache);
-                    let request = reqs.request(options);
-                    let source = index_source(&index, &metadata);
-                    let mut local_wheels = Vec::new();
-                    for dir in &dirs {
-                        local_wheels.extend(wheel::find_wheels(dir)?);
-                    }
-                    let source = WithLocalWheels::new(&source, &local_wheels);
-                    let builder = Builder {
-                        policy: build,
-                        index_urls: urls.clone(),
-                        http,
-                        cache,
-                        ui,
-                    };
-                    let source = WithSdists::new(&source, &builder);
-                    let resolved = resolve_for(&request, &tags, &source, ui)?;
-                    let pins = pins_of(&resolved, &tags, |n| reqs.hashes_of(n));
-                    (pins, urls, dirs, Some(reqs.top_level_names()))
-                }
-            }
-        }
-        WheelInput::Lock {
-            file,
-            local,
-            require_hashes,
-            selection,
-            index_url,
-            build,
-        } => {
-            let text = std::fs::read_to_string(file).map_err(|source| LockError::Read {
-                path: file.clone(),
-                source,
-            })?;
-            let lock = if file.file_name().is_some_and(|n| n == "uv.lock") {
-                let local_wheels = match local {
-                    Some(dir) => wheel::find_wheels(dir)?,
-                    None => Vec::new(),
-                };
-                uvlock::read(file, &text, &env, selection, &local_wheels)?
-            } else if *selection != Selection::default() {
-                return Err(LockError::LockFile {
-                    file: file.clone(),
-                    message: "--group/--extra/--package/--all-groups choose from a uv.lock or a pyproject.toml; a pylock.toml already holds one chosen set".into(),
-                });
-            } else {
-                pylock::parse(file, &text, &env)?
-            };
-            for w in &lock.warnings {
-                ui.warn(w.clone());
-            }
-            policy = Policy {
-                lock: true,
-                strict: *require_hashes,
-                build: build.clone(),
-            };
-            // Build requirements come from --index-url, else the index the
-            // lock names for its first sdist.
-            let urls = index_url
-                .clone()
-                .or_else(|| {
-                    lock.pins
-                        .iter()
-                        .find_map(|p| p.sdist.as_ref().and_then(|s| s.index.clone()))
-                })
-                .into_iter()
-                .collect();
-            (
-                lock.pins,
-                urls,
-                local.iter().cloned().collect(),
-                lock.requested,
-            )
-        }
-    };
+) -> Result<(Vec<PathBuf>, tempfile::TempDir), LockError> {
     let builder = Builder {
         policy: &policy.build,
-        index_urls: index_urls.clone(),
+        index_urls: index_urls.to_vec(),
         http,
         cache,
         ui,
     };
     let index = if pins.iter().any(|p| p.wheels.is_empty() && !p.sdist_only) {
-        Some(IndexClient::new(&index_urls, http)?)
+        Some(IndexClient::new(index_urls, http)?)
     } else {
         None
     };
     let mut local_wheels = Vec::new();
-    for dir in &local {
+    for dir in local {
         local_wheels.extend(wheel::find_wheels(dir)?);
     }
     ui.info(format!(
@@ -229,11 +130,11 @@ pub fn fetch_wheels(
                 let pin = &pins[i];
                 let r = fetch_one(
                     pin,
-                    &tags,
+                    tags,
                     index.as_ref(),
                     &local_wheels,
                     &builder,
-                    &policy,
+                    policy,
                 );
                 match &r {
                     Ok(Got {
@@ -300,17 +201,7 @@ pub fn fetch_wheels(
         wheels.push(dest);
     }
     wheels.sort();
-    // Sorted so the deps-layer cache key does not depend on file order.
-    let requested = requested.map(|mut names: Vec<String>| {
-        names.sort();
-        names.dedup();
-        names
-    });
-    Ok(FetchedWheels {
-        wheels,
-        requested,
-        _dir: Some(dir),
-    })
+    Ok((wheels, dir))
 }
 
 /// One pinned wheel from its listed location (no index, no local wheels,

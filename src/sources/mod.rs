@@ -31,7 +31,7 @@ use crate::cache::CacheError;
 use crate::sources::index::IndexError;
 use crate::wheel::{Tags, WheelError};
 
-pub use fetch::fetch_wheels;
+pub use fetch::pin_wheels;
 pub use resolving::{index_source, pins_of, resolve_for};
 
 /// What the user named as the source of the wheels.

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::fixtures::{self, Flavour};
+use crate::common::index::{self, IndexServer};
 use crate::common::registry::Registry;
 use crate::common::run::pyko;
 
@@ -182,4 +183,114 @@ fn four_runners_on_one_key_and_an_unreachable_cache_repo() {
         "127.0.0.1:1/ci/cache",
     );
     assert!(stderr.contains("warning: --cache-repo"), "{stderr}");
+}
+
+/// A lock (or a hashed requirements file) names every wheel with its
+/// sha256, so a fresh runner finds the deps layers in the cache repo from
+/// those hashes alone: the index serves no wheel, the registry no base
+/// layer, and no deps layer is uploaded. The key does not depend on where
+/// the hashes came from, so hashed requirements hit the lock's entry.
+#[test]
+fn a_fresh_runner_with_locked_hashes_downloads_no_wheel_and_no_base_layer() {
+    let reg = Registry::start();
+    let base = fixtures::push_base(&reg, Flavour::Slim, "library/python:3.11-test");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixtures::wheels_named(
+        &tmp.path().join("wheels"),
+        &["packaging-", "idna-", "numpy-", "h11-"],
+    );
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let index = IndexServer::start(&files, false);
+    let pins: Vec<String> = files
+        .iter()
+        .map(|f| {
+            let n = f.file_name().unwrap().to_string_lossy().into_owned();
+            let mut parts = n.split('-');
+            format!("{}=={}", parts.next().unwrap(), parts.next().unwrap())
+        })
+        .collect();
+    let pin_refs: Vec<&str> = pins.iter().map(String::as_str).collect();
+    let (uv_lock, _) = crate::lock::uv_locks_of(&index.url, tmp.path(), &pin_refs);
+    let hashed: String = files
+        .iter()
+        .zip(&pins)
+        .map(|(f, p)| format!("{p} --hash=sha256:{}\n", index::sha256_hex(f)))
+        .collect();
+    let req = tmp.path().join("requirements.txt");
+    std::fs::write(&req, hashed).unwrap();
+
+    let repo = format!("{}/ci/cache", reg.host);
+    let app = fixtures::example_app();
+    let build = |source: &[&str], runner: &str| -> (String, serde_json::Value) {
+        let dest = format!("{}/team/{runner}:1", reg.host);
+        let mut args = vec![
+            "build",
+            "--from",
+            &base,
+            "--app",
+            app.to_str().unwrap(),
+            "--cache-repo",
+            &repo,
+            "--push",
+            &dest,
+        ];
+        args.extend_from_slice(source);
+        let out = pyko(&args, &tmp.path().join(runner));
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{runner}: {stderr}");
+        (stderr, fixtures::inspect_raw(&reg, &dest))
+    };
+    let lock = ["--lock", uv_lock.to_str().unwrap()];
+    index.clear_log(); // uv's own requests
+    let (first, image1) = build(&lock, "first");
+    assert!(first.contains("--cache-repo: stored"), "{first}");
+    let got = index.requests();
+    assert_eq!(
+        got.iter().filter(|r| r.is_wheel()).count(),
+        files.len(),
+        "the first runner downloads each wheel: {got:#?}"
+    );
+    // The base fixture's two layers come first.
+    let base_layers: Vec<String> = image1["layers"].as_array().unwrap()[..2]
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_string())
+        .collect();
+
+    let req_args = [
+        "--requirements",
+        req.to_str().unwrap(),
+        "--index-url",
+        &index.url,
+    ];
+    for (runner, source) in [("second", &lock[..]), ("third", &req_args[..])] {
+        index.clear_log();
+        let mark = reg.log().len();
+        let (stderr, image) = build(source, runner);
+        assert!(stderr.contains("from --cache-repo"), "{runner}: {stderr}");
+        assert_eq!(image, image1, "{runner}: the same manifest");
+        let got = index.requests();
+        assert!(
+            got.iter().all(|r| !r.is_wheel()),
+            "{runner}: no wheel downloaded: {got:#?}"
+        );
+        let log = reg.log();
+        let up = uploaded(&log, mark);
+        for d in deps_layers(&reg, &format!("{}/team/{runner}:1", reg.host)) {
+            assert!(!up.contains(&d), "{runner}: deps layer {d} uploaded");
+        }
+        let base_gets: Vec<&str> = log[mark..]
+            .lines()
+            .filter(|l| {
+                l.contains("\"GET /v2/") && base_layers.iter().any(|d| l.contains(d.as_str()))
+            })
+            .collect();
+        assert!(
+            base_gets.is_empty(),
+            "{runner}: base layers read: {base_gets:#?}"
+        );
+    }
 }

@@ -93,15 +93,22 @@ pub(crate) fn uv() -> PathBuf {
 /// `uv lock` + `uv export --format pylock.toml` of a project depending on
 /// the example's pins, resolved against `index_url`, for linux x86_64.
 fn uv_locks(index_url: &str, dir: &Path) -> (PathBuf, PathBuf) {
+    let text = std::fs::read_to_string(fixtures::example_app().join("requirements.txt")).unwrap();
+    let deps: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect();
+    uv_locks_of(index_url, dir, &deps)
+}
+
+/// `uv lock` + `uv export --format pylock.toml` of a project depending on
+/// `deps`, resolved against `index_url`, for linux x86_64.
+pub(crate) fn uv_locks_of(index_url: &str, dir: &Path, deps: &[&str]) -> (PathBuf, PathBuf) {
     let uv = uv();
     let project = dir.join("uvproject");
     std::fs::create_dir_all(&project).unwrap();
-    let text = std::fs::read_to_string(fixtures::example_app().join("requirements.txt")).unwrap();
-    let deps: String = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| format!("  \"{}\",\n", l.trim()))
-        .collect();
+    let deps: String = deps.iter().map(|l| format!("  \"{l}\",\n")).collect();
     std::fs::write(
         project.join("pyproject.toml"),
         format!(
