@@ -123,7 +123,7 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
     };
     let set = image_set(spec, app_layer.as_ref(), &client, &cache, ui)?;
     let pushed = publish::publish(spec, &set, &client, &cache, ui)?;
-    let report = report::report(&set, &pushed, ui);
+    let report = report::report(&set, &pushed, spec.report_contents, ui);
     Ok(Outcome { pushed, report })
 }
 

@@ -63,9 +63,10 @@ pub struct Timings {
     pub steps: Vec<crate::ui::Step>,
 }
 
-pub fn report(set: &ImageSet, pushed: &[String], ui: &Reporter) -> Report {
+/// `contents`: read each pyko layer back for what it holds (`--json`).
+pub fn report(set: &ImageSet, pushed: &[String], contents: bool, ui: &Reporter) -> Report {
     let top = set.top();
-    let images = set.images().iter().map(image).collect();
+    let images = set.images().iter().map(|i| image(i, contents)).collect();
     let s: Stats = ui.stats();
     Report {
         schema: SCHEMA,
@@ -93,7 +94,7 @@ pub fn report(set: &ImageSet, pushed: &[String], ui: &Reporter) -> Report {
 
 /// pyko's layers are the local ones, after the base's; each is read back
 /// for what it holds, as `pyko inspect` would.
-fn image(image: &crate::oci::Image) -> ImageReport {
+fn image(image: &crate::oci::Image, read: bool) -> ImageReport {
     let history: Vec<String> = image
         .config
         .get("history")
@@ -117,7 +118,7 @@ fn image(image: &crate::oci::Image) -> ImageReport {
         .map(|(i, l)| {
             let kind = history.get(i).and_then(|h| contents::kind(h));
             let holds = match (&kind, &l.source) {
-                (Some(k), BlobSource::File(p)) => contents::read(p, k).ok(),
+                (Some(k), BlobSource::File(p)) if read => contents::read(p, k).ok(),
                 _ => None,
             };
             LayerReport {

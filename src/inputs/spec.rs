@@ -80,6 +80,10 @@ pub struct BuildSpec {
     pub copies: Option<crate::layer::copy::Copies>,
     /// `--cache-repo REF`: the registry cache of deps layers.
     pub cache_repo: Option<crate::oci::Reference>,
+    /// `--json`: the report lists what each pyko layer holds, read back
+    /// from the layer (a read of every deps layer, over a second for the
+    /// example: not paid by builds that print no report).
+    pub report_contents: bool,
     /// The app directory's ignore file when it is not `<app>/.dockerignore`:
     /// the Dockerfile's own `NAME.Dockerfile.dockerignore`, which docker
     /// prefers for the context that `COPY . .` copies.

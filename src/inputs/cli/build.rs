@@ -366,6 +366,7 @@ impl BuildArgs {
             epoch,
             venv: self.venv,
             copies,
+            report_contents: self.report.json,
             cache_repo: self
                 .cache_repo
                 .as_deref()
