@@ -12,11 +12,11 @@ use crate::sources::lockfile::{self, LockHeader, PlatformLock};
 use crate::sources::metadata::MetadataClient;
 use crate::sources::sdist::{Builder, WithSdists};
 use crate::sources::{index_source, requirements, resolve_for, LockError};
-use crate::target::{self, Overrides, PythonTarget, Scheme};
+use crate::target::{Overrides, PythonTarget, Scheme};
 use crate::ui::Reporter;
 use crate::wheel::Tags;
 
-use super::{materialize, BuildError};
+use super::BuildError;
 
 pub fn lock(spec: &LockSpec, ui: &Reporter) -> Result<(), BuildError> {
     // Local files first: a typo fails before any network access.
@@ -158,8 +158,8 @@ fn target_for(
         BaseSource::Registry(r) => crate::base::resolve(client, r, platform, cache)?,
         BaseSource::Disk(d) => crate::base::disk::resolve(d, platform, cache)?,
     };
-    let blobs = materialize(client, &base.image.layers, cache)?;
-    let target = target::detect(&base.image.config, &blobs, &overrides)?;
+    // Cached per base digest, read top down only as far as needed.
+    let target = super::platform::base_target(&base, &overrides, None, client, cache, ui)?;
     ui.info(format!("target: {target}"));
     Ok(target)
 }

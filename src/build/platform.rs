@@ -4,7 +4,7 @@
 
 use sha2::{Digest as _, Sha256};
 
-use super::deps::{deps_budget, deps_layers, DepsContext};
+use super::deps::{deps_budget, deps_layers, CacheRepo, DepsContext};
 use super::{cache_repo, layer_options, BuildError};
 use crate::cache::Cache;
 use crate::inputs::spec::{BaseSource, BuildSpec};
@@ -30,7 +30,8 @@ pub(super) fn image(
         BaseSource::Disk(d) => base::disk::resolve(d, platform, cache)?,
     };
     ui.debug(format!("base manifest {}", base.manifest_digest));
-    let target = base_target(&base, spec, client, cache, ui)?;
+    let shared = spec.cache_repo.as_ref().map(|r| (client, r));
+    let target = base_target(&base, &spec.target, shared, client, cache, ui)?;
     let venv = spec
         .venv
         .as_deref()
@@ -110,17 +111,15 @@ const TARGET_FORMAT: &str = "pyko-target-v2";
 /// The base's target, remembered per base manifest digest (and the flags
 /// that override detection): a warm build reads no base layer at all, and a
 /// push-only build downloads none (the push HEADs or mounts them instead).
-fn base_target(
+pub(super) fn base_target(
     base: &base::BaseImage,
-    spec: &BuildSpec,
+    overrides: &target::Overrides,
+    shared: CacheRepo,
     client: &Client,
     cache: &Cache,
     ui: &Reporter,
 ) -> Result<target::PythonTarget, BuildError> {
-    let stamp = format!(
-        "{TARGET_FORMAT}\n{}\n{:?}",
-        base.manifest_digest, spec.target
-    );
+    let stamp = format!("{TARGET_FORMAT}\n{}\n{:?}", base.manifest_digest, overrides);
     let key = format!("target-{}", hex::encode(Sha256::digest(stamp)));
     if let Some(t) = cache
         .get_key(&key)
@@ -129,7 +128,6 @@ fn base_target(
         ui.debug(format!("target of {} (cached)", base.manifest_digest));
         return Ok(t);
     }
-    let shared = spec.cache_repo.as_ref().map(|repo| (client, repo));
     if let Some(t) = shared
         .and_then(|(client, repo)| cache_repo::lookup(client, repo, &key, ui))
         .and_then(|entry| serde_json::from_value::<target::PythonTarget>(entry.value?).ok())
@@ -151,7 +149,7 @@ fn base_target(
             ));
             client.materialize(&layers[i], cache)
         },
-        &spec.target,
+        overrides,
     )??;
     cache.put_key(
         &key,

@@ -292,3 +292,89 @@ fn cross_registry_moves_only_what_the_destination_lacks() {
     want.sort();
     assert_eq!(b_up, want, "only the new app layer and config move to B");
 }
+
+/// `pyko lock --from` needs only the target: on a fresh cache it reads the
+/// base top down as far as detection needs (the top layer of the slim
+/// fixture), and once the target is cached no base blob at all.
+#[test]
+fn lock_from_a_registry_base_reads_only_what_detection_needs() {
+    let reg = Registry::start();
+    let base = fixtures::push_base(&reg, Flavour::Slim, "library/python:3.11-test");
+    let tmp = tempfile::tempdir().unwrap();
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(fixtures::wheels_named(
+        &tmp.path().join("w"),
+        &["packaging-"],
+    ))
+    .unwrap()
+    .map(|e| e.unwrap().path())
+    .collect();
+    let index = crate::common::index::IndexServer::start(&files, true);
+    let req = tmp.path().join("requirements.txt");
+    std::fs::write(&req, "packaging\n").unwrap();
+    let cache = tmp.path().join("cache");
+    let lock = |n: u32| -> Vec<String> {
+        let mark = reg.log().len();
+        let out_file = tmp.path().join(format!("pylock.n{n}.toml"));
+        let out = pyko(
+            &[
+                "lock",
+                "-r",
+                req.to_str().unwrap(),
+                "--from",
+                &base,
+                "--index-url",
+                &index.url,
+                "-o",
+                out_file.to_str().unwrap(),
+            ],
+            &cache,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&out_file).unwrap();
+        assert!(text.contains("name = \"packaging\""), "{text}");
+        requests(&reg.log(), mark)
+            .into_iter()
+            .filter(|r| r.starts_with("GET ") && r.contains("/blobs/"))
+            .collect()
+    };
+    // The base is an index: its amd64 manifest's layers.
+    let idx = fixtures::inspect_raw(&reg, &base);
+    let amd64 = idx["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["platform"]["architecture"] == "amd64")
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let repo = base.rsplit_once(':').unwrap().0;
+    let m = fixtures::inspect_raw(&reg, &format!("{repo}@{amd64}"));
+    let layers: Vec<String> = m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_string())
+        .collect();
+    let first = lock(1);
+    let layer_gets: Vec<&String> = first
+        .iter()
+        .filter(|r| layers.iter().any(|d| r.ends_with(d.as_str())))
+        .collect();
+    assert_eq!(
+        layer_gets,
+        vec![&format!("GET /v2/library/python/blobs/{}", layers[1])],
+        "only the top base layer: {first:#?}"
+    );
+    let second = lock(2);
+    assert!(
+        second
+            .iter()
+            .all(|r| !layers.iter().any(|d| r.ends_with(d.as_str()))),
+        "no base layer once the target is cached: {second:#?}"
+    );
+}
