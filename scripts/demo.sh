@@ -33,7 +33,7 @@ took
 
 step "2/7 building pyko (cargo build --release; the first time compiles its dependencies)"
 cargo build --release
-pyko=$root/target/release/pyko
+pyko=${CARGO_TARGET_DIR:-$root/target}/release/pyko
 took
 
 work=$(mktemp -d /tmp/pyko-demo.XXXXXX)
