@@ -62,15 +62,6 @@ fn build_from(from: &str, dir: &Path) -> (serde_json::Value, serde_json::Value, 
     )
 }
 
-fn layer_digests(m: &serde_json::Value) -> Vec<String> {
-    m["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["digest"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn oci_layout_oci_archive_and_docker_archive_bases() {
     fixtures::require_tool("skopeo");
@@ -100,7 +91,10 @@ fn oci_layout_oci_archive_and_docker_archive_bases() {
     } else {
         base_m
     };
-    let (ours, theirs) = (layer_digests(&m), layer_digests(&base_m));
+    let (ours, theirs) = (
+        fixtures::layer_digests(&m),
+        fixtures::layer_digests(&base_m),
+    );
     assert_eq!(ours.len(), theirs.len() + 2);
     assert_eq!(ours[..theirs.len()], theirs[..]);
     let index = json(&std::fs::read_to_string(slim.join("index.json")).unwrap());
@@ -138,8 +132,8 @@ fn oci_layout_oci_archive_and_docker_archive_bases() {
         tmp.path(),
     );
     let debian_m = json(&skopeo(&["inspect", "--raw", &debian]));
-    let theirs = layer_digests(&debian_m);
-    assert_eq!(layer_digests(&m)[..theirs.len()], theirs[..]);
+    let theirs = fixtures::layer_digests(&debian_m);
+    assert_eq!(fixtures::layer_digests(&m)[..theirs.len()], theirs[..]);
 
     // docker-archive (classic `docker save`, uncompressed layers): they are
     // kept as OCI tar layers, digest = diff_id.

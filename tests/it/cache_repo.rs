@@ -63,12 +63,7 @@ fn uploaded(log: &str, from: usize) -> Vec<String> {
 /// The deps layers of an image: every layer but the base's two and the app.
 fn deps_layers(reg: &Registry, reference: &str) -> Vec<String> {
     let m = fixtures::inspect_raw(reg, reference);
-    let l: Vec<String> = m["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["digest"].as_str().unwrap().to_string())
-        .collect();
+    let l: Vec<String> = fixtures::layer_digests(&m);
     l[2..l.len() - 1].to_vec()
 }
 

@@ -32,12 +32,7 @@ fn layers(reg: &Registry, reference: &str) -> Vec<(String, String)> {
         .filter(|h| h["empty_layer"].as_bool() != Some(true))
         .map(|h| h["created_by"].as_str().unwrap_or("").to_string())
         .collect();
-    let digests: Vec<String> = m["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["digest"].as_str().unwrap().to_string())
-        .collect();
+    let digests: Vec<String> = fixtures::layer_digests(&m);
     assert_eq!(history.len(), digests.len(), "{history:#?}");
     digests.into_iter().zip(history).collect()
 }

@@ -70,12 +70,7 @@ fn warm_push_downloads_no_base_layer_and_mounts_across_repositories() {
     // The base's layers: all of ours but the deps layer (one wheel) and
     // the app layer.
     let m = fixtures::inspect_raw(&reg, &format!("{}/demo/app:1", reg.host));
-    let layers: Vec<String> = m["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["digest"].as_str().unwrap().to_string())
-        .collect();
+    let layers: Vec<String> = fixtures::layer_digests(&m);
     let base_layers = &layers[..layers.len() - 2];
     assert_eq!(base_layers.len(), 2, "the slim fixture has two layers");
     let got: Vec<&String> = first
@@ -199,12 +194,7 @@ fn cross_registry_moves_only_what_the_destination_lacks() {
     let (a0, b0) = (a.log().len(), b.log().len());
     push(&b, &base, &wheels, &cache, "team/app:1");
     let m = fixtures::inspect_raw(&b, &format!("{}/team/app:1", b.host));
-    let layers: Vec<String> = m["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["digest"].as_str().unwrap().to_string())
-        .collect();
+    let layers: Vec<String> = fixtures::layer_digests(&m);
     let base_layers = &layers[..2];
     let (on_a, on_b) = (requests(&a.log(), a0), requests(&b.log(), b0));
     let b_up = uploaded(&b.log(), b0);
@@ -354,12 +344,7 @@ fn lock_from_a_registry_base_reads_only_what_detection_needs() {
         .to_string();
     let repo = base.rsplit_once(':').unwrap().0;
     let m = fixtures::inspect_raw(&reg, &format!("{repo}@{amd64}"));
-    let layers: Vec<String> = m["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["digest"].as_str().unwrap().to_string())
-        .collect();
+    let layers: Vec<String> = fixtures::layer_digests(&m);
     let first = lock(1);
     let layer_gets: Vec<&String> = first
         .iter()

@@ -73,8 +73,9 @@ fn parse_time(v: &str) -> Option<i64> {
     let (secs, offset) = match (t.time, t.offset) {
         (None, None) => (0, 0),
         (Some(time), Some(offset)) => {
-            let secs =
-                i64::from(time.hour) * 3600 + i64::from(time.minute) * 60 + i64::from(time.second.unwrap_or(0));
+            let secs = i64::from(time.hour) * 3600
+                + i64::from(time.minute) * 60
+                + i64::from(time.second.unwrap_or(0));
             let offset = match offset {
                 toml::value::Offset::Z => 0,
                 toml::value::Offset::Custom { minutes } => i64::from(minutes) * 60,

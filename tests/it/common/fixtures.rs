@@ -488,3 +488,13 @@ pub fn http_get(hostport: &str, path: &str) -> Result<(u16, String), String> {
         .ok_or_else(|| format!("bad response: {}", head.lines().next().unwrap_or("")))?;
     Ok((code, body.to_string()))
 }
+
+/// The layer digests a manifest lists, in order.
+pub fn layer_digests(manifest: &serde_json::Value) -> Vec<String> {
+    manifest["layers"]
+        .as_array()
+        .expect("a manifest's layers")
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_string())
+        .collect()
+}
