@@ -220,9 +220,9 @@ pub struct Locked {
 
 pub fn lock_packages(lock: &Path) -> Vec<Locked> {
     let text = std::fs::read_to_string(lock).unwrap();
-    let v: toml::Value = text
-        .parse()
-        .unwrap_or_else(|e| panic!("{}: {e}\n{text}", lock.display()));
+    // A document, not one value (toml 1 parses `str::parse` as a value).
+    let v: toml::Value =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", lock.display()));
     v["packages"]
         .as_array()
         .unwrap_or_else(|| panic!("no [[packages]] in {text}"))
