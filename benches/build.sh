@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 bash tests/fixtures/install-deps.sh >/dev/null
 command -v buildah >/dev/null || { echo "buildah missing: apt-get install buildah" >&2; exit 1; }
 cargo build --release --quiet
-pyko=$PWD/target/release/pyko
+pyko=${CARGO_TARGET_DIR:-$PWD/target}/release/pyko
 layout=$(bash tests/fixtures/base-images.sh slim | tail -n1)
 wheels=$(bash tests/fixtures/wheels.sh | tail -n1)
 

@@ -34,7 +34,7 @@ layer() { # DIR -> DIR.tar.gz, hashes of tar and blob
 
 sync
 t0=$(now)
-out=$(target/release/examples/deps_layer "$BASE" "$WHEELS" "$WORK/pyko-cache")
+out=$("${CARGO_TARGET_DIR:-target}"/release/examples/deps_layer "$BASE" "$WHEELS" "$WORK/pyko-cache")
 t1=$(now)
 pyko_total=$(grep install_and_layer_s <<<"$out" | cut -d= -f2)
 detect=$(grep target_detect_s <<<"$out" | cut -d= -f2)

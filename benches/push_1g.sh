@@ -20,7 +20,7 @@ cleanup() { [ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 cargo build --release --quiet --example push_layout --manifest-path "$root/Cargo.toml"
-pyko_push="$root/target/release/examples/push_layout"
+pyko_push="${CARGO_TARGET_DIR:-$root/target}/release/examples/push_layout"
 
 # A layout by hand: one layer of random data (incompressible, so the blob
 # really is SIZE_MIB), a config naming its diff_id, a manifest, index.json.

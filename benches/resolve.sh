@@ -15,7 +15,7 @@ flag=(); [ "$profile" = release ] && flag=(--release)
 uv=$(bash tests/fixtures/uv.sh)
 bash tests/fixtures/resolve-sets.sh >/dev/null
 cargo build "${flag[@]}" --quiet --bin pyko
-pyko=$PWD/target/$profile/pyko
+pyko=${CARGO_TARGET_DIR:-$PWD/target}/$profile/pyko
 # The test binary hosts the index server (tests/it/resolve/bench_server.rs).
 it=$(cargo test "${flag[@]}" --test it --no-run 2>&1 | sed -n 's/.*Executable.*(\(.*\)).*/\1/p' | tail -n1)
 [ -x "$it" ] || { echo "resolve.sh: no test binary found" >&2; exit 1; }
