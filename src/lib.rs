@@ -52,7 +52,9 @@ pub use ui::{Level, Stats};
 // The image model every stage shares.
 pub use oci::config::{apply as apply_config, Command, ConfigChanges};
 pub use oci::Reference;
-pub use oci::{media_types, BlobSource, Digest, HashingWriter, Image, ImageLayer, Layer, Platform};
+pub use oci::{
+    media_types, BlobSource, Compression, Digest, HashingWriter, Image, ImageLayer, Layer, Platform,
+};
 
 // Stages usable on their own (tests and examples drive them directly).
 pub use base::{default_platform, resolve as resolve_base, BaseError};

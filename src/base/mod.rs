@@ -222,6 +222,7 @@ fn image_from(
 pub(crate) fn oci_layer_media_type(media_type: String) -> String {
     match media_type.as_str() {
         media_types::DOCKER_LAYER_TAR_GZIP => media_types::OCI_LAYER_TAR_GZIP.into(),
+        media_types::DOCKER_LAYER_TAR_ZSTD => media_types::OCI_LAYER_TAR_ZSTD.into(),
         media_types::DOCKER_FOREIGN_LAYER_TAR_GZIP => {
             media_types::OCI_LAYER_NONDISTRIBUTABLE_TAR_GZIP.into()
         }

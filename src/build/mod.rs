@@ -213,7 +213,7 @@ fn image_set(
 fn layer_options(spec: &BuildSpec) -> LayerOptions {
     LayerOptions {
         mtime: spec.epoch,
-        ..Default::default()
+        compression: spec.compression,
     }
 }
 

@@ -74,6 +74,8 @@ pub struct BuildSpec {
     pub cache_dir: Option<PathBuf>,
     /// Layer mtimes and `created`: see [`crate::inputs::source_date_epoch`].
     pub epoch: u64,
+    /// `--compression`: what pyko's layers are compressed with.
+    pub compression: crate::oci::Compression,
     /// `--venv DIR`: install into a virtual environment at DIR in the image.
     pub venv: Option<String>,
     /// Dockerfile COPY/ADD of local paths besides `COPY . .`: app layer too.

@@ -37,10 +37,11 @@ pub fn kind(created_by: &str) -> Option<PykoLayer> {
     }
 }
 
-/// Reads the gzip'd tar at `path` for what the layer of `kind` holds.
+/// Reads the layer blob at `path` (gzip or zstd) for what the layer of
+/// `kind` holds.
 pub fn read(path: &Path, kind: &PykoLayer) -> std::io::Result<Holds> {
-    let file = std::fs::File::open(path)?;
-    holds(flate2::read::MultiGzDecoder::new(file), kind)
+    let file = std::io::BufReader::new(std::fs::File::open(path)?);
+    holds(crate::oci::compression::decompress(file)?, kind)
 }
 
 fn holds(r: impl Read, kind: &PykoLayer) -> std::io::Result<Holds> {

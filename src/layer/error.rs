@@ -32,8 +32,8 @@ pub enum LayerError {
     Write { path: PathBuf, error: io::Error },
     #[error("layer compression pipeline stopped")]
     Pipeline { source: io::Error },
-    #[error("gzip level {0} is out of range: use 0–12")]
-    Level(u32),
+    #[error("{0}: level out of range; gzip takes 0–12, zstd 1–19")]
+    Level(crate::oci::Compression),
     #[error(transparent)]
     Cache(#[from] CacheError),
     /// The cause sits mid-sentence, so it is a plain field, not a source.

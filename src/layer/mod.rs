@@ -1,5 +1,5 @@
 //! Layers: what goes into them (`Entry`), how they are written (deterministic
-//! tar, gzip on every core, both digests in one pass) and what comes out
+//! tar, gzip or zstd on every core, both digests in one pass) and what comes out
 //! (`Layer`, a blob in the cache plus its descriptor data).
 //!
 //! Producers (the wheel installer, the app-directory walker) only build a
@@ -10,10 +10,10 @@ use std::io;
 use std::path::PathBuf;
 
 pub mod app;
+mod compress;
 pub mod copy;
 pub mod dockerignore;
 mod error;
-mod gzip;
 #[cfg(test)]
 mod hostile_tests;
 mod scope;

@@ -1,24 +1,23 @@
 //! Writing a layer into the cache: the deterministic tar stream
-//! ([`super::tar`]) through the parallel gzip ([`super::gzip`]) into a temp
+//! ([`super::tar`]) through the parallel compressor ([`super::compress`]) into a temp
 //! file, renamed into place under its digest once both digests are known.
 
 use crate::ui::progress::{self, Kind};
 use std::path::PathBuf;
 
-use super::gzip;
+use super::compress;
 use super::tar::{normalize, write_tar};
 use super::{Entry, LayerError};
 use crate::cache::Cache;
-use crate::oci::media_types;
-use crate::oci::Layer;
+use crate::oci::{Compression, Layer};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LayerOptions {
     /// Modification time of every entry; a fixed value is what makes layers
     /// reproducible. The caller decides it (from `SOURCE_DATE_EPOCH`, or 0).
     pub mtime: u64,
-    /// gzip level (libdeflate scale, 0–12).
-    pub level: u32,
+    /// gzip (the default) or zstd, with its level.
+    pub compression: Compression,
 }
 
 /// mtime 0 (1970-01-01), the same as the CLI without `SOURCE_DATE_EPOCH`:
@@ -27,11 +26,14 @@ pub struct LayerOptions {
 /// were made with. gzip level 6 is gzip's own default.
 impl Default for LayerOptions {
     fn default() -> Self {
-        LayerOptions { mtime: 0, level: 6 }
+        LayerOptions {
+            mtime: 0,
+            compression: Compression::default(),
+        }
     }
 }
 
-/// Writes `entries` as a gzip-compressed tar into `cache` and returns the
+/// Writes `entries` as a compressed tar into `cache` and returns the
 /// layer descriptor data and the blob's path in the cache.
 ///
 /// Entries may come in any order; the output depends only on their set.
@@ -43,16 +45,15 @@ pub fn write_layer(
     cache: &Cache,
 ) -> Result<(Layer, PathBuf), LayerError> {
     let entries = normalize(entries)?;
-    let level = libdeflater::CompressionLvl::new(opts.level as i32)
-        .map_err(|_| LayerError::Level(opts.level))?;
+    check_level(opts.compression)?;
     let tmp = cache.temp_file()?;
     let progress = progress::bytes(
         Kind::Compress,
         format!("layer of {} entries", entries.len()),
         None,
     );
-    let (produced, written) = gzip::compress(
-        level,
+    let (produced, written) = compress::compress(
+        opts.compression,
         tmp.as_file(),
         |out| write_tar(&entries, opts.mtime, &mut progress.writer(out)),
         |source| LayerError::Pipeline { source },
@@ -75,18 +76,32 @@ pub fn write_layer(
             digest,
             diff_id,
             size,
-            media_type: media_types::OCI_LAYER_TAR_GZIP.to_string(),
+            media_type: opts.compression.media_type().to_string(),
         },
         path,
     ))
 }
 
+/// Options built in code (the library API) skip the CLI's parsing.
+fn check_level(c: Compression) -> Result<(), LayerError> {
+    let ok = match c {
+        Compression::Gzip { level } => level <= 12,
+        Compression::Zstd { level } => (1..=19).contains(&level),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(LayerError::Level(c))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layer::gzip::CHUNK_SIZE;
+    use crate::layer::compress::CHUNK_SIZE;
     use crate::layer::Node;
     use crate::oci::digest::Digest;
+    use crate::oci::media_types;
     use std::io::{self, Read, Write};
 
     /// Spans several chunks, so member boundaries are exercised.
@@ -146,7 +161,7 @@ mod tests {
     fn opts() -> LayerOptions {
         LayerOptions {
             mtime: 1234,
-            level: 6,
+            compression: Compression::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 //! index over several, and the config changes a build applies. Depends on
 //! nothing else in pyko.
 
+pub mod compression;
 pub mod config;
 mod descriptor;
 pub mod digest;
@@ -13,6 +14,7 @@ pub mod path;
 mod platform;
 pub mod reference;
 
+pub use compression::Compression;
 pub use descriptor::{Descriptor, REF_NAME_ANNOTATION};
 pub use digest::{Digest, HashingReader, HashingWriter};
 pub use image::{Blob, BlobSource, Image, ImageLayer, Layer, ManifestJson};

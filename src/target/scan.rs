@@ -7,8 +7,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::Path;
 
-use flate2::read::MultiGzDecoder;
-
 use super::{parse_version, Libc};
 
 /// What the layers read so far show, as the merged rootfs would.
@@ -52,18 +50,11 @@ const PROBES: &[&str] = &[
     "etc/redhat-release",
 ];
 
-/// Adds one layer (a gzip or plain tar blob) lying *below* every layer
-/// already scanned into `found`.
+/// Adds one layer (a gzip, zstd or plain tar blob: `docker save` writes
+/// plain ones) lying *below* every layer already scanned into `found`.
 pub(super) fn scan_layer(path: &Path, found: &mut Found) -> std::io::Result<()> {
-    use std::io::BufRead;
-    let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
-    // Layers from a `docker save` archive are plain tars; the rest gzip.
-    let gzip = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn std::io::Read> = if gzip {
-        Box::new(MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
+    let file = std::io::BufReader::new(std::fs::File::open(path)?);
+    let reader = crate::oci::compression::decompress(file)?;
     let libc_above = found.libc.is_some();
     // This layer's whiteouts hide lower layers only, never its own entries.
     let mut deletes = Vec::new();

@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use pyko::Cache;
-use pyko::{write_layer, Entry, LayerOptions, Node};
+use pyko::{write_layer, Compression, Entry, LayerOptions, Node};
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
@@ -46,7 +46,7 @@ fn gnu_tar_and_python_read_long_names_and_members() {
     let (entries, long, target) = long_entries();
     let opts = LayerOptions {
         mtime: 1_700_000_000,
-        level: 6,
+        compression: Compression::Gzip { level: 6 },
     };
     let (layer, blob) = write_layer(entries, &opts, &cache).unwrap();
     run(Command::new("gzip").arg("-t").arg(&blob));
@@ -101,4 +101,50 @@ with tarfile.open(fileobj=gzip.open(sys.argv[1]), mode="r|") as t:
 "#;
     let names = run(Command::new("python3").args(["-c", script]).arg(&blob));
     assert!(names.lines().any(|l| l == long), "{names}");
+}
+
+/// `--compression zstd`: the reference zstd tool reads every frame (one per
+/// 4 MiB chunk) back to the very tar the gzip layer holds, and the blob is
+/// the same from one write to the next.
+#[test]
+fn zstd_layers_hold_the_same_tar_and_the_zstd_tool_reads_them() {
+    let (cache, _g) = Cache::ephemeral().unwrap();
+    let opts = |compression| LayerOptions {
+        mtime: 1_700_000_000,
+        compression,
+    };
+    let (gz, _) = write_layer(long_entries().0, &opts(Compression::default()), &cache).unwrap();
+    let zstd = Compression::Zstd { level: 3 };
+    let (zs, blob) = write_layer(long_entries().0, &opts(zstd), &cache).unwrap();
+    assert_eq!(zs.media_type, "application/vnd.oci.image.layer.v1.tar+zstd");
+    assert_eq!(zs.diff_id, gz.diff_id, "same tar inside");
+    assert_ne!(zs.digest, gz.digest);
+    assert!(zs.size < gz.size, "zstd {} vs gzip {}", zs.size, gz.size);
+    let (again, _) = write_layer(long_entries().0, &opts(zstd), &cache).unwrap();
+    assert_eq!(again, zs);
+    run(Command::new("zstd").arg("-t").arg(&blob));
+    let out = run(Command::new("sh")
+        .arg("-c")
+        .arg(format!("zstd -dc {} | sha256sum", blob.display())));
+    assert_eq!(format!("sha256:{}", &out[..64]), zs.diff_id.as_str());
+    // A frame per 4 MiB of tar: the big file alone spans several.
+    let tar_len = run(Command::new("bash")
+        .arg("-c")
+        .arg(format!("zstd -dc {} | wc -c", blob.display())));
+    let chunks = tar_len.trim().parse::<usize>().unwrap().div_ceil(4 << 20);
+    assert!(chunks > 1);
+    let frames = run(Command::new("zstd").args(["-lv"]).arg(&blob));
+    assert!(
+        frames.contains(&format!("# Zstandard Frames: {chunks}\n")),
+        "{chunks} chunks: {frames}"
+    );
+    // An out-of-range level is refused, naming it, before anything is written.
+    let err = write_layer(
+        long_entries().0,
+        &opts(Compression::Zstd { level: 22 }),
+        &cache,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("zstd:22") && err.contains("1–19"), "{err}");
 }

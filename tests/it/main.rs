@@ -6,6 +6,7 @@ mod base_disk;
 mod cache_repo;
 mod cli_ux;
 mod common;
+mod compression;
 mod concurrency;
 mod config;
 mod corpus;

@@ -442,23 +442,8 @@ fn platform_all_into_one_tarball() {
 
     // podman loads it, and gets the host's (amd64) image.
     let root = tmp.path().join("podman");
-    let podman = |args: &[&str]| {
-        let mut c = Command::new("podman");
-        c.arg("--root")
-            .arg(root.join("root"))
-            .arg("--runroot")
-            .arg(root.join("runroot"))
-            .args([
-                "--storage-driver",
-                "vfs",
-                "--cgroup-manager",
-                "cgroupfs",
-                "--events-backend",
-                "file",
-            ])
-            .args(args);
-        run(&mut c)
-    };
+    let podman = crate::common::podman::Podman::new(&root);
+    let podman = |args: &[&str]| podman.run(args);
     let loaded = podman(&["load", "-i", tar.to_str().unwrap()]);
     assert!(loaded.contains("localhost/multi:1"), "{loaded}");
     let info = json(&podman(&["image", "inspect", "localhost/multi:1"]));

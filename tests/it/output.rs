@@ -165,23 +165,8 @@ fn podman_loads_the_tarball() {
     let tar = t.dir.path().join("app.tar");
     write_tarball(&tar, &t.image, &["localhost/pyko-test:v1".into()]).unwrap();
     let root = t.dir.path().join("podman");
-    let podman = |args: &[&str]| {
-        let mut c = Command::new("podman");
-        c.arg("--root")
-            .arg(root.join("root"))
-            .arg("--runroot")
-            .arg(root.join("runroot"))
-            .args([
-                "--storage-driver",
-                "vfs",
-                "--cgroup-manager",
-                "cgroupfs",
-                "--events-backend",
-                "file",
-            ])
-            .args(args);
-        run(&mut c)
-    };
+    let podman = crate::common::podman::Podman::new(&root);
+    let podman = |args: &[&str]| podman.run(args);
     let out = podman(&["load", "-i", tar.to_str().unwrap()]);
     assert!(out.contains("localhost/pyko-test:v1"), "{out}");
     let info = json_of(&podman(&["image", "inspect", "localhost/pyko-test:v1"]));

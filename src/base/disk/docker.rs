@@ -10,6 +10,7 @@ use std::path::Path;
 
 use super::{diff_ids, DiskError, Reader};
 use crate::base::BaseImage;
+use crate::oci::compression::Detected;
 use crate::oci::media_types;
 use crate::oci::{BlobSource, ImageLayer, Layer, Platform};
 
@@ -55,8 +56,8 @@ impl Reader<'_> {
         let mut layers = Vec::new();
         for (name, diff_id) in entry.layers.iter().zip(diff_ids) {
             let (path, digest, size) = self.file(name)?;
-            let gzip = is_gzip(&path).map_err(|e| self.io(e))?;
-            if !gzip && digest != diff_id {
+            let kind = compression_of(&path).map_err(|e| self.io(e))?;
+            if kind == Detected::Plain && digest != diff_id {
                 return Err(self.invalid(format!(
                     "layer {name} has digest {digest} but the config says {diff_id}"
                 )));
@@ -66,10 +67,10 @@ impl Reader<'_> {
                     digest,
                     diff_id,
                     size,
-                    media_type: if gzip {
-                        media_types::OCI_LAYER_TAR_GZIP
-                    } else {
-                        media_types::OCI_LAYER_TAR
+                    media_type: match kind {
+                        Detected::Gzip => media_types::OCI_LAYER_TAR_GZIP,
+                        Detected::Zstd => media_types::OCI_LAYER_TAR_ZSTD,
+                        Detected::Plain => media_types::OCI_LAYER_TAR,
                     }
                     .into(),
                 },
@@ -82,9 +83,11 @@ impl Reader<'_> {
     }
 }
 
-fn is_gzip(path: &Path) -> io::Result<bool> {
-    let mut magic = [0u8; 2];
+/// `docker save` writes plain tars; newer engines may keep a pulled
+/// layer's compression.
+fn compression_of(path: &Path) -> io::Result<Detected> {
+    let mut magic = [0u8; 4];
     let mut f = fs_err::File::open(path)?;
     let n = f.read(&mut magic)?;
-    Ok(n == 2 && magic == [0x1f, 0x8b])
+    Ok(crate::oci::compression::detect(&magic[..n]))
 }

@@ -112,6 +112,10 @@ pub struct BuildArgs {
     /// Name for the image in the tarball/layout (repeatable); defaults to the --push references.
     #[arg(short = 't', long = "tag", value_name = "NAME")]
     pub tags: Vec<String>,
+    /// Layer compression: gzip (default; every reader) or zstd (faster; Docker
+    /// Engine 23+, containerd, podman), each with an optional :LEVEL (gzip:9, zstd:19).
+    #[arg(long, value_name = "ALGO")]
+    pub compression: Option<crate::oci::Compression>,
     /// Registry (host[:port]) to reach over plain http (localhost is always allowed).
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure: Vec<String>,
@@ -229,6 +233,13 @@ impl BuildArgs {
         let constraints = self.resolve.constraints;
         let selection = self.project.selection();
         let mut notes = df.notes;
+        if matches!(self.compression, Some(crate::oci::Compression::Zstd { .. }))
+            && tarball.is_some()
+        {
+            notes.push(
+                "--compression zstd: `docker load` of this tarball needs Docker Engine 23 or newer (podman and containerd read it)".into(),
+            );
+        }
         let mut requirements = self.requirements;
         let mut lock = self.lock;
         let app_ignore = match (&self.app, &self.file) {
@@ -364,6 +375,7 @@ impl BuildArgs {
                 self.cache_dir.or(default_cache)
             },
             epoch,
+            compression: self.compression.unwrap_or_default(),
             venv: self.venv,
             copies,
             report_contents: self.report.json,

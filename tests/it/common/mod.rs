@@ -5,6 +5,7 @@ pub mod faults;
 pub mod fixtures;
 pub mod image;
 pub mod index;
+pub mod podman;
 pub mod registry;
 pub mod run;
 pub mod token;

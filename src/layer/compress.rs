@@ -1,12 +1,14 @@
-//! gzip on every core, both digests in one pass.
+//! gzip or zstd on every core, both digests in one pass.
 //!
 //! The uncompressed stream is produced on the calling thread and cut into
-//! fixed-size chunks. Each chunk is compressed on its own (libdeflate) into
-//! an independent gzip member; members are written in order. Fixed chunk
-//! boundaries make the blob depend only on the uncompressed bytes, never on
-//! timing or the number of cores, and concatenated members are one valid
-//! gzip stream (RFC 1952 §2.2) that Go's, containerd's and pigz's readers
-//! accept.
+//! fixed-size chunks. Each chunk is compressed on its own into an
+//! independent gzip member (libdeflate) or zstd frame; they are written in
+//! order. Fixed chunk boundaries make the blob depend only on the
+//! uncompressed bytes, never on timing or the number of cores.
+//! Concatenated members are one valid gzip stream (RFC 1952 §2.2) that Go's,
+//! containerd's and pigz's readers accept; concatenated frames are one valid
+//! zstd stream (RFC 8878 §3), which is also how containers' zstd:chunked
+//! layers are made.
 //!
 //! Memory stays flat: at most a few chunks per worker are in flight, whatever
 //! the layer size.
@@ -15,10 +17,10 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use libdeflater::CompressionLvl;
 use sha2::{Digest as _, Sha256};
 
 use crate::oci::digest::{Digest, HashingWriter};
+use crate::oci::Compression;
 
 /// Uncompressed bytes per gzip member. Changing it changes every layer
 /// digest, so it is a constant, not an option.
@@ -29,11 +31,11 @@ pub(super) const CHUNK_SIZE: usize = 4 << 20;
 /// the compressed file, or why writing it failed.
 pub(super) type Compressed<E> = (Result<Digest, E>, io::Result<(Digest, u64)>);
 
-/// Runs `produce` on the calling thread and writes what it writes, gzipped
-/// on every core, into `file`. `stopped` turns a failure to hand a chunk on
+/// Runs `produce` on the calling thread and writes what it writes,
+/// compressed on every core, into `file`. `stopped` turns a failure to hand a chunk on
 /// (the writer stopped first) into the producer's error type.
 pub(super) fn compress<E>(
-    level: CompressionLvl,
+    codec: Compression,
     file: &File,
     produce: impl FnOnce(&mut ChunkWriter) -> Result<(), E>,
     stopped: impl FnOnce(io::Error) -> E,
@@ -48,7 +50,7 @@ pub(super) fn compress<E>(
         for _ in 0..workers {
             let (in_tx, in_rx) = sync_channel::<Vec<u8>>(1);
             let (out_tx, out_rx) = sync_channel::<Vec<u8>>(1);
-            s.spawn(move || compress_worker(level, in_rx, out_tx));
+            s.spawn(move || compress_worker(codec, in_rx, out_tx));
             to_workers.push(in_tx);
             from_workers.push(out_rx);
         }
@@ -117,15 +119,50 @@ impl Write for ChunkWriter {
     }
 }
 
-fn compress_worker(level: CompressionLvl, input: Receiver<Vec<u8>>, output: SyncSender<Vec<u8>>) {
-    let mut c = libdeflater::Compressor::new(level);
+/// One chunk in, one self-contained gzip member or zstd frame out.
+enum Compressor {
+    Gzip(libdeflater::Compressor),
+    Zstd(zstd::bulk::Compressor<'static>),
+}
+
+impl Compressor {
+    /// The level was checked when the options were parsed; a zstd context
+    /// that cannot be made is out of memory, like any other allocation.
+    fn new(codec: Compression) -> Compressor {
+        match codec {
+            Compression::Gzip { level } => Compressor::Gzip(libdeflater::Compressor::new(
+                libdeflater::CompressionLvl::new(level as i32).expect("gzip level checked"),
+            )),
+            Compression::Zstd { level } => {
+                let mut c = zstd::bulk::Compressor::new(level).expect("zstd context");
+                // The frame says its size, so readers can size buffers.
+                c.include_contentsize(true).expect("zstd parameter");
+                Compressor::Zstd(c)
+            }
+        }
+    }
+
+    fn compress(&mut self, chunk: &[u8]) -> Vec<u8> {
+        match self {
+            Compressor::Gzip(c) => {
+                let mut out = vec![0u8; c.gzip_compress_bound(chunk.len())];
+                let n = c
+                    .gzip_compress(chunk, &mut out)
+                    .expect("output buffer sized by gzip_compress_bound");
+                out.truncate(n);
+                out
+            }
+            Compressor::Zstd(c) => c
+                .compress(chunk)
+                .expect("zstd output buffer sized by its bound"),
+        }
+    }
+}
+
+fn compress_worker(codec: Compression, input: Receiver<Vec<u8>>, output: SyncSender<Vec<u8>>) {
+    let mut c = Compressor::new(codec);
     for chunk in input {
-        let mut out = vec![0u8; c.gzip_compress_bound(chunk.len())];
-        let n = c
-            .gzip_compress(&chunk, &mut out)
-            .expect("output buffer sized by gzip_compress_bound");
-        out.truncate(n);
-        if output.send(out).is_err() {
+        if output.send(c.compress(&chunk)).is_err() {
             return;
         }
     }
