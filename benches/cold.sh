@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 15's benchmark: one table, one run, one machine. pyko on the example
 # (39 real wheels onto the python:3.11-slim look-alike, pushed to a local
-# docker-registry): cold cache, warm after an app-only change, no change;
+# docker-registry): cold cache, warm after an app-only change, no change,
+# cold with --compression zstd;
 # against, over the same wheels:
 #   (a) pip install --no-deps --no-compile --target + tar + gzip -6 + sha256sum
 #   (b) uv pip install --target (cold uv cache) + tar | pigz -p2 -6 | sha256sum
@@ -85,6 +86,9 @@ measure pyko-cold registry "${build_pyko[@]}" "$reg/bench/pyko:cold"
 echo "# changed" >> "$work/app/app.py"
 measure pyko-warm-app registry "${build_pyko[@]}" "$reg/bench/pyko:warm"
 measure pyko-no-change registry "${build_pyko[@]}" "$reg/bench/pyko:warm"
+# The same cold build with --compression zstd (its own empty cache).
+measure pyko-cold-zstd registry env PYKO_CACHE_DIR="$work/pyko-cache-zstd" \
+  "${build_pyko[@]}" "$reg/bench/pyko:zstd" --compression zstd
 
 # (a) pip, its own tar and gzip, both digests.
 cat > "$work/a.sh" <<A
