@@ -40,6 +40,10 @@ pub struct Client {
     /// The scheme found for each registry that may speak plain http.
     pub(crate) schemes:
         std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, &'static str>>>,
+    /// The chunk size each registry accepted after refusing a whole blob
+    /// (413), so later blobs go in chunks straight away.
+    pub(crate) upload_chunks:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
 }
 
 /// What a request is doing, for authorization scopes and error messages.
@@ -68,6 +72,7 @@ impl Client {
             auth: std::sync::Arc::new(Auth::new(store)),
             insecure: opts.insecure_registries,
             schemes: Default::default(),
+            upload_chunks: Default::default(),
         })
     }
 
@@ -233,6 +238,7 @@ impl Client {
             _ => {
                 let hint = match status {
                     404 => "Check that the repository name, tag and digest are right",
+                    413 => "The registry, or a proxy in front of it, refuses request bodies this large, even in 1 MiB chunks or at its OCI-Chunk-Min-Length; raise its limit (nginx: client_max_body_size)",
                     429 => "The registry is rate-limiting us; wait and retry, or log in for a higher limit",
                     s if s >= 500 => "The registry failed; retry later",
                     _ => "The registry refused the request",

@@ -2,11 +2,12 @@
 //! for `output::push` to order and parallelise. Blob bodies stream from
 //! files; nothing larger than a manifest is held in memory.
 
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::Duration;
 
 use reqwest::blocking::{Body, Response};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION};
 use reqwest::{Method, StatusCode, Url};
 
 use super::client::{scope, Client, Op};
@@ -16,6 +17,49 @@ use crate::oci::reference::Reference;
 
 /// Upload sessions tried for one blob before a lost session is an error.
 const UPLOAD_SESSIONS: u32 = 3;
+/// The first chunk size tried after a registry refused a whole blob (413).
+const DEFAULT_CHUNK: u64 = 64 << 20;
+/// Below this a registry that still answers 413 is refused: so many
+/// requests would make a push crawl, and the limit is a setting to fix.
+pub const MIN_CHUNK: u64 = 1 << 20;
+
+/// What a blob upload sends.
+struct Blob<'a> {
+    digest: &'a Digest,
+    size: u64,
+    path: &'a Path,
+}
+
+impl Blob<'_> {
+    fn open_at(&self, offset: u64) -> Result<std::fs::File, RegistryError> {
+        let read_local = |source| RegistryError::ReadLocal {
+            path: self.path.to_path_buf(),
+            digest: self.digest.clone(),
+            source,
+        };
+        let mut file = std::fs::File::open(self.path).map_err(read_local)?;
+        file.seek(SeekFrom::Start(offset)).map_err(read_local)?;
+        Ok(file)
+    }
+}
+
+/// How one upload session ended, when that is not an error of its own.
+enum Session {
+    Done,
+    /// The registry no longer knows the session (404, 416).
+    Lost(RegistryError),
+    /// The body was too large (413); `min` is the registry's
+    /// `OCI-Chunk-Min-Length`.
+    TooLarge {
+        error: RegistryError,
+        min: u64,
+    },
+}
+
+/// A generous deadline for a body: ~256 KiB/s worst case.
+fn body_deadline(len: u64) -> Duration {
+    Duration::from_secs(120 + len / (256 * 1024))
+}
 
 impl Client {
     fn push_op<'a>(&self, dest: &'a Reference, action: String) -> Op<'a> {
@@ -94,6 +138,12 @@ impl Client {
     /// PUT whose answer was lost, so the retry finds it gone) is not an
     /// error by itself: the blob may be there already, else a new session
     /// is opened, a few times.
+    ///
+    /// A registry, or a proxy in front of it, that refuses a body that
+    /// large (413) gets the blob again in PATCHed chunks, halved on each
+    /// further 413 down to [`MIN_CHUNK`] and never below the registry's
+    /// `OCI-Chunk-Min-Length`; the size that passed is kept for the
+    /// registry's next blobs, so only the first blob pays for the probing.
     pub fn upload_blob(
         &self,
         dest: &Reference,
@@ -101,11 +151,19 @@ impl Client {
         size: u64,
         path: &Path,
     ) -> Result<(), RegistryError> {
+        let blob = Blob { digest, size, path };
         let mut sessions = 0;
+        let mut chunk = self.learned_chunk(&dest.registry);
         loop {
-            sessions += 1;
-            match self.upload_session(dest, digest, size, path)? {
-                Some(lost) => {
+            match self.upload_session(dest, &blob, chunk)? {
+                Session::Done => {
+                    if let Some(c) = chunk {
+                        self.learn_chunk(&dest.registry, c);
+                    }
+                    return Ok(());
+                }
+                Session::Lost(lost) => {
+                    sessions += 1;
                     if self.blob_exists(dest, digest)? {
                         return Ok(());
                     }
@@ -113,52 +171,111 @@ impl Client {
                         return Err(lost);
                     }
                 }
-                None => return Ok(()),
+                Session::TooLarge { error, min } => {
+                    let next = match chunk {
+                        None => DEFAULT_CHUNK.min(size / 2),
+                        Some(c) => c / 2,
+                    };
+                    if next < MIN_CHUNK.max(min) {
+                        return Err(error);
+                    }
+                    chunk = Some(next);
+                }
             }
         }
     }
 
-    /// One POST + PUT; `Some(error)` when the session was lost or could
-    /// not be opened (404).
+    /// One POST, then one PUT of the whole blob (`chunk` None) or PATCHes
+    /// of `chunk` bytes and an empty PUT.
     fn upload_session(
         &self,
         dest: &Reference,
-        digest: &Digest,
-        size: u64,
-        path: &Path,
-    ) -> Result<Option<RegistryError>, RegistryError> {
-        let op = self.push_op(dest, format!("uploading blob {digest}"));
+        blob: &Blob,
+        chunk: Option<u64>,
+    ) -> Result<Session, RegistryError> {
+        let op = self.push_op(dest, format!("uploading blob {}", blob.digest));
         let resp = self.send(&op, Method::POST, &self.blob_url(dest, "uploads/"), &|rb| {
             Ok(rb.header(CONTENT_LENGTH, 0))
         })?;
         match resp.status() {
             StatusCode::ACCEPTED => {}
-            StatusCode::NOT_FOUND => return Ok(Some(self.status_error(&op, resp))),
+            StatusCode::NOT_FOUND => return Ok(Session::Lost(self.status_error(&op, resp))),
             _ => return Err(self.status_error(&op, resp)),
         }
+        let min = resp
+            .headers()
+            .get("oci-chunk-min-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
         let mut url = self.location(&op, &resp)?;
-        url.query_pairs_mut().append_pair("digest", digest.as_str());
-        // A generous deadline for the whole body: ~256 KiB/s worst case.
-        let deadline = Duration::from_secs(120 + size / (256 * 1024));
-        let what = format!("blob {}", &digest.hex()[..12]);
-        let progress = crate::ui::progress::bytes(crate::ui::Kind::Upload, what, Some(size));
+        let what = format!("blob {}", &blob.digest.hex()[..12]);
+        let progress = crate::ui::progress::bytes(crate::ui::Kind::Upload, what, Some(blob.size));
+        let mut sent = 0;
+        // A blob no larger than a chunk goes whole: one request, not two.
+        if let Some(chunk) = chunk.map(|c| c.max(min)).filter(|c| blob.size > *c) {
+            while sent < blob.size {
+                let len = chunk.min(blob.size - sent);
+                let resp = self.send(&op, Method::PATCH, url.as_str(), &|rb| {
+                    let part = blob.open_at(sent)?.take(len);
+                    Ok(rb
+                        .header(CONTENT_TYPE, "application/octet-stream")
+                        .header(CONTENT_RANGE, format!("{sent}-{}", sent + len - 1))
+                        .header(CONTENT_LENGTH, len)
+                        .timeout(body_deadline(len))
+                        .body(Body::sized(progress.reader(part), len)))
+                })?;
+                match resp.status() {
+                    StatusCode::ACCEPTED => url = self.location(&op, &resp)?,
+                    status => return self.refused(&op, resp, status, min),
+                }
+                sent += len;
+            }
+        }
+        url.query_pairs_mut()
+            .append_pair("digest", blob.digest.as_str());
+        let rest = blob.size - sent;
         let resp = self.send(&op, Method::PUT, url.as_str(), &|rb| {
-            let file = std::fs::File::open(path).map_err(|source| RegistryError::ReadLocal {
-                path: path.to_path_buf(),
-                digest: digest.clone(),
-                source,
-            })?;
-            Ok(rb
-                .header(CONTENT_TYPE, "application/octet-stream")
-                .header(CONTENT_LENGTH, size)
-                .timeout(deadline)
-                .body(Body::sized(progress.reader(file), size)))
+            let rb = rb.header(CONTENT_LENGTH, rest).timeout(body_deadline(rest));
+            Ok(match rest {
+                0 => rb,
+                _ => rb
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .body(Body::sized(progress.reader(blob.open_at(sent)?), rest)),
+            })
         })?;
         match resp.status() {
-            StatusCode::CREATED => Ok(None),
-            StatusCode::NOT_FOUND => Ok(Some(self.status_error(&op, resp))),
-            _ => Err(self.status_error(&op, resp)),
+            StatusCode::CREATED => Ok(Session::Done),
+            status => self.refused(&op, resp, status, min),
         }
+    }
+
+    /// What a request of an upload session that did not go on means.
+    fn refused(
+        &self,
+        op: &Op,
+        resp: Response,
+        status: StatusCode,
+        min: u64,
+    ) -> Result<Session, RegistryError> {
+        let error = self.status_error(op, resp);
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => Ok(Session::TooLarge { error, min }),
+            // 416: the registry holds other bytes than we sent so far.
+            StatusCode::NOT_FOUND | StatusCode::RANGE_NOT_SATISFIABLE => Ok(Session::Lost(error)),
+            _ => Err(error),
+        }
+    }
+
+    fn learned_chunk(&self, registry: &str) -> Option<u64> {
+        let learned = self.upload_chunks.lock().unwrap_or_else(|e| e.into_inner());
+        learned.get(registry).copied()
+    }
+
+    fn learn_chunk(&self, registry: &str, chunk: u64) {
+        let mut learned = self.upload_chunks.lock().unwrap_or_else(|e| e.into_inner());
+        let c = learned.entry(registry.to_string()).or_insert(chunk);
+        *c = (*c).min(chunk);
     }
 
     /// PUTs a manifest under a tag or digest; returns the digest of the

@@ -42,4 +42,5 @@ mod sdist_only_lock;
 mod security;
 mod terminal;
 mod unprivileged;
+mod upload_limits;
 mod wheel;

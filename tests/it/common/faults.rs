@@ -41,6 +41,12 @@ pub enum Fault {
     Redirect(String),
     /// 200 with this Content-Type and body instead of the upstream's.
     Body(String, Vec<u8>),
+    /// 413 for a request body over this many bytes (a proxy's
+    /// `client_max_body_size`); smaller ones pass.
+    BodyLimit(usize),
+    /// Passes, adding `OCI-Chunk-Min-Length: N` to the answer (as a
+    /// registry says it on the POST that opens an upload).
+    ChunkMinLength(usize),
 }
 
 pub struct Rule {
@@ -147,7 +153,8 @@ impl FaultProxy {
         }
     }
 
-    /// `"METHOD PATH -> STATUS [fault]"` per request, in arrival order.
+    /// `"METHOD PATH -> STATUS [fault] body=N"` per request, in arrival
+    /// order (no fault, no body: no tag).
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
@@ -400,6 +407,16 @@ fn serve(
                 &format!("Location: http://{to}{}", req.path),
                 "",
             ),
+            Some(Fault::BodyLimit(n)) if req.body.len() > *n => simple(
+                "413 Request Entity Too Large",
+                "",
+                r#"{"errors":[{"code":"SIZE_INVALID","message":"injected body limit"}]}"#,
+            ),
+            Some(Fault::ChunkMinLength(n)) => {
+                let mut resp = forward(upstream, &req)?;
+                resp.headers.push(format!("OCI-Chunk-Min-Length: {n}"));
+                resp
+            }
             Some(Fault::Body(ctype, body)) => Response {
                 status: "HTTP/1.1 200 OK".into(),
                 headers: vec![format!("Content-Type: {ctype}")],
@@ -408,8 +425,12 @@ fn serve(
             },
             _ => forward(upstream, &req)?,
         };
+        let sent = match req.body.len() {
+            0 => String::new(),
+            n => format!(" body={n}"),
+        };
         log.lock().unwrap().push(format!(
-            "{} {} -> {}{tag}",
+            "{} {} -> {}{tag}{sent}",
             req.method,
             req.path,
             resp.status.split_whitespace().nth(1).unwrap_or("?")
