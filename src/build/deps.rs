@@ -18,9 +18,9 @@ use std::time::Instant;
 
 use sha2::{Digest as _, Sha256};
 
+use super::cache_repo;
 use super::hashes::wheel_digest;
 use super::BuildError;
-use super::{cache_repo, parallel};
 use crate::cache::Cache;
 use crate::layer::writer::{write_layer, LayerOptions};
 use crate::layer::{Entry, Node};
@@ -256,7 +256,7 @@ pub fn deps_layers(wheels: &[PathBuf], cx: &DepsContext) -> Result<Vec<DepsLayer
         .collect();
     let plan = plan_groups(&sized, budget);
     let mut slots: Vec<Option<Entry>> = installation.entries.into_iter().map(Some).collect();
-    let mut jobs = Vec::new();
+    let mut out = Vec::new();
     for group in &plan {
         let mut key = Sha256::new();
         key.update(&context);
@@ -271,24 +271,23 @@ pub fn deps_layers(wheels: &[PathBuf], cx: &DepsContext) -> Result<Vec<DepsLayer
             names.push(format!("{}=={}", d.name, d.version));
         }
         let key = format!("deps-layer-{}", hex::encode(key.finalize()));
-        let entries: Vec<Entry> = group
+        let entries = group
             .iter()
             .flat_map(|&i| dists[i].entries.clone())
             .filter_map(|j| slots[j].take())
             .collect();
-        jobs.push((key, entries, names.join(" ")));
-    }
-    let written = parallel::two_at_a_time(jobs, |(key, entries, names)| {
-        let (layer, path) = layer_for(&key, entries, opts, cache, ui, &names)?;
-        Ok(DepsLayer {
+        let history = format!(
+            "pyko: pip install {} into {}",
+            names.join(" "),
+            target.scheme.purelib
+        );
+        let (layer, path) = layer_for(&key, entries, opts, cache, ui, &names.join(" "))?;
+        out.push(DepsLayer {
             layer,
             source: BlobSource::File(path),
-            history: format!("pyko: pip install {names} into {}", target.scheme.purelib),
-        })
-    });
-    let mut out = written
-        .into_iter()
-        .collect::<Result<Vec<_>, BuildError>>()?;
+            history,
+        });
+    }
     if let Some(v) = venv {
         let key = format!(
             "deps-layer-{}",

@@ -24,7 +24,6 @@ mod cache_repo;
 mod deps;
 mod hashes;
 mod lock;
-mod parallel;
 mod platform;
 mod platforms;
 mod publish;
