@@ -16,6 +16,9 @@
 #   bash benches/cold.sh           (as root; uses the test fixtures)
 #   PYKO_BENCH_SMOKE=1 bash benches/cold.sh   (5 small wheels, no buildah:
 #                                   seconds; scripts/test.sh runs this)
+#   PYKO_BENCH_SET=large bash benches/cold.sh (the example plus tensorflow-cpu:
+#                                   62 wheels, ~1.9 GB installed, from
+#                                   benches/large-requirements.txt; minutes)
 # pyko and the floor are release builds (PYKO_BENCH_PROFILE=dev for debug
 # ones); scripts/test.sh has just built the release dependencies for
 # `cargo test --release`, so the smoke run compiles almost nothing.
@@ -23,13 +26,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 smoke=${PYKO_BENCH_SMOKE:-}
+set_name=${PYKO_BENCH_SET:-example}
+case $set_name in
+  example) wheels_fixture=tests/fixtures/wheels.sh ;;
+  large) wheels_fixture=tests/fixtures/wheels-large.sh ;;
+  *) echo "cold.sh: PYKO_BENCH_SET must be example or large, not '$set_name'" >&2; exit 1 ;;
+esac
 for t in docker-registry skopeo pigz gzip sha256sum /usr/bin/time python3 curl; do
   command -v "$t" >/dev/null || { echo "cold.sh: $t missing (tests/fixtures/install-deps.sh)" >&2; exit 1; }
 done
 [ -n "$smoke" ] || command -v buildah >/dev/null || { echo "cold.sh: buildah missing" >&2; exit 1; }
 uv=$(bash tests/fixtures/uv.sh | tail -n1)
 layout=$(bash tests/fixtures/base-images.sh slim | tail -n1)
-all_wheels=$(bash tests/fixtures/wheels.sh | tail -n1)
+all_wheels=$(bash "$wheels_fixture" | tail -n1)
 profile=${PYKO_BENCH_PROFILE:-release}
 cargo build --quiet --profile "$profile" --bin pyko
 floor=$(cargo build --quiet --profile "$profile" --bench floor --message-format=json \
@@ -143,7 +152,7 @@ rows+=("e-libdeflate-floor $e_secs $(python3 -c "print(f'{$e_user+$e_sys:.2f}')"
 installed=$(du -sb "$work/tree-a" | cut -f1); tar_bytes=$(stat -c %s "$work/a.tar"); gz_bytes=$(cat "$work/a.bytes")
 rm -rf "$work/tree-a" "$work/a.tar"
 
-echo "== pyko cold.sh: $(ls "$wheels" | wc -l) wheels, $((installed / 1000000)) MB installed, tar $((tar_bytes / 1000000)) MB, $(nproc) cores, $profile builds${smoke:+, SMOKE (no buildah)}"
+echo "== pyko cold.sh: $set_name set, $(ls "$wheels" | wc -l) wheels, $((installed / 1000000)) MB installed, tar $((tar_bytes / 1000000)) MB, $(nproc) cores, $profile builds${smoke:+, SMOKE (no buildah)}"
 cold=$(echo "${rows[0]}" | cut -d' ' -f2)
 printf '%-20s %8s %8s %8s %12s %8s %8s\n' run wall_s cpu_s rss_MB bytes vs_cold size/gzip6
 for r in "${rows[@]}"; do
