@@ -97,3 +97,19 @@ pub fn metadata(bytes: &[u8]) {
     }
     let _ = crate::sources::metadata::parse(bytes, "fuzz");
 }
+
+#[cfg(test)]
+mod found {
+    /// Inputs the fuzzers found crashing, kept so they stay fixed.
+    #[test]
+    fn requirements_crash_2026_12_06() {
+        for text in [
+            "u[00..\n",
+            "u[a- b]\n",
+            "u[x_]==1\n",
+            "u [ok,y.] ; python_version>'3'\n",
+        ] {
+            super::requirements(text);
+        }
+    }
+}

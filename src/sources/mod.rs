@@ -13,6 +13,7 @@ pub mod lockfile;
 // yet (extras are in the markers; a lock lists the chosen wheels).
 #[allow(dead_code)]
 pub mod metadata;
+mod pep508;
 pub mod pylock;
 pub mod pyproject;
 pub mod requirements;

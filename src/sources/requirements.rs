@@ -5,7 +5,6 @@
 //! built); anything else becomes a resolver [`Request`].
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use pep440_rs::{Operator, Version};
 use pep508_rs::{MarkerEnvironment, Requirement, VersionOrUrl};
@@ -364,8 +363,8 @@ pub(super) fn requirement_line(
         message,
     };
     check_name(spec).map_err(err)?;
-    let requirement =
-        Requirement::from_str(spec).map_err(|e| err(format!("not a valid requirement: {e}")))?;
+    let requirement = super::pep508::parse_requirement(spec)
+        .map_err(|e| err(format!("not a valid requirement: {e}")))?;
     if let Some(VersionOrUrl::Url(_)) = &requirement.version_or_url {
         return Err(err(format!(
             "a URL requirement (name @ URL) is not installed from an index; {BUILD_HINT}"

@@ -4,7 +4,6 @@
 use std::str::FromStr;
 
 use pep440_rs::{Version, VersionSpecifiers};
-use pep508_rs::Requirement;
 
 use super::{CoreMetadata, MetadataError};
 use crate::wheel::normalize_name;
@@ -73,7 +72,7 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<CoreMetadata, MetadataError> 
     for (k, v, l) in &headers {
         match k.as_str() {
             "requires-dist" => requires_dist.push(
-                Requirement::from_str(v)
+                crate::sources::pep508::parse_requirement(v)
                     .map_err(|e| bad(format!("line {l}: Requires-Dist {v:?}: {e}")))?,
             ),
             "provides-extra" => provides_extra.push(normalize_name(v)),

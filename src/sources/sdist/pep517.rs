@@ -7,9 +7,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::str::FromStr;
-
-use pep508_rs::Requirement;
 
 use super::host::Host;
 use super::run::run;
@@ -99,7 +96,7 @@ fn install_requires(
     let requirements = requires
         .iter()
         .map(|r| {
-            Requirement::from_str(r)
+            crate::sources::pep508::parse_requirement(r)
                 .map(|requirement| UserRequirement {
                     requirement,
                     origin: "[build-system] requires".into(),
