@@ -18,9 +18,9 @@ use std::time::Instant;
 
 use sha2::{Digest as _, Sha256};
 
-use super::cache_repo;
 use super::hashes::wheel_digest;
 use super::BuildError;
+use super::{at_once, cache_repo};
 use crate::cache::Cache;
 use crate::layer::writer::{write_layer, LayerOptions};
 use crate::layer::{Entry, Node};
@@ -256,7 +256,8 @@ pub fn deps_layers(wheels: &[PathBuf], cx: &DepsContext) -> Result<Vec<DepsLayer
         .collect();
     let plan = plan_groups(&sized, budget);
     let mut slots: Vec<Option<Entry>> = installation.entries.into_iter().map(Some).collect();
-    let mut out = Vec::new();
+    // (key, entries, what, history) of each layer, written two at a time.
+    let mut pending = Vec::new();
     for group in &plan {
         let mut key = Sha256::new();
         key.update(&context);
@@ -271,7 +272,7 @@ pub fn deps_layers(wheels: &[PathBuf], cx: &DepsContext) -> Result<Vec<DepsLayer
             names.push(format!("{}=={}", d.name, d.version));
         }
         let key = format!("deps-layer-{}", hex::encode(key.finalize()));
-        let entries = group
+        let entries: Vec<Entry> = group
             .iter()
             .flat_map(|&i| dists[i].entries.clone())
             .filter_map(|j| slots[j].take())
@@ -281,26 +282,28 @@ pub fn deps_layers(wheels: &[PathBuf], cx: &DepsContext) -> Result<Vec<DepsLayer
             names.join(" "),
             target.scheme.purelib
         );
-        let (layer, path) = layer_for(&key, entries, opts, cache, ui, &names.join(" "))?;
-        out.push(DepsLayer {
-            layer,
-            source: BlobSource::File(path),
-            history,
-        });
+        pending.push((key, entries, names.join(" "), history));
     }
     if let Some(v) = venv {
         let key = format!(
             "deps-layer-{}",
             hex::encode(Sha256::digest(format!("{context}venv")))
         );
-        let (layer, path) = layer_for(&key, v.entries(), opts, cache, ui, "venv")?;
         let history = format!("pyko: python -m venv {}", v.bin_dir());
-        out.push(DepsLayer {
-            layer,
-            source: BlobSource::File(path),
-            history,
-        });
+        pending.push((key, v.entries(), "venv".to_string(), history));
     }
+    let mut out = at_once::map(
+        pending,
+        at_once::LAYERS_AT_ONCE,
+        |(key, entries, what, history)| {
+            let (layer, path) = layer_for(&key, entries, opts, cache, ui, &what)?;
+            Ok::<_, BuildError>(DepsLayer {
+                layer,
+                source: BlobSource::File(path),
+                history,
+            })
+        },
+    )?;
     let record: Vec<(&Layer, &str)> = out.iter().map(|d| (&d.layer, &*d.history)).collect();
     cache.put_key(
         &set_key,

@@ -10,17 +10,24 @@
 //! zstd stream (RFC 8878 §3), which is also how containers' zstd:chunked
 //! layers are made.
 //!
-//! Memory stays flat: at most a few chunks per worker are in flight, whatever
-//! the layer size. Their buffers are reused rather than allocated per chunk:
-//! once a freed 4 MiB buffer has raised glibc's mmap threshold, fresh ones
-//! come from the heap, which keeps what they leave behind. A worker takes
-//! its next chunk only when done with the last (a rendezvous), so no chunk
-//! waits queued. Together: peak RSS of a cold build of the large bench set
-//! 103–104 MB before, 89 MB after, for ~3% more wall there.
+//! One pool of compressors (a thread per core) serves every layer being
+//! written, so layers written from several threads at once share the cores
+//! instead of each bringing its own: the pool keeps both cores busy across
+//! a layer's tail and through a small layer's single chunk, and memory does
+//! not grow with the number of layers in flight.
+//!
+//! Memory stays flat: a worker takes a chunk only when it is free (a
+//! rendezvous), so no chunk waits queued, and at most a few finished members
+//! per layer wait for their turn to be written. Chunk buffers go back to
+//! their producer for reuse: once a freed 4 MiB buffer has raised glibc's
+//! mmap threshold, fresh ones come from the heap, which keeps what they
+//! leave behind. Peak RSS of a cold build of the large bench set was
+//! 103–104 MB before that reuse, 89 MB after.
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest as _, Sha256};
 
@@ -36,6 +43,39 @@ pub(super) const CHUNK_SIZE: usize = 4 << 20;
 /// the compressed file, or why writing it failed.
 pub(super) type Compressed<E> = (Result<Digest, E>, io::Result<(Digest, u64)>);
 
+/// One chunk for the pool: where its member goes, and where its buffer
+/// goes back to.
+struct Job {
+    chunk: Vec<u8>,
+    codec: Compression,
+    done: SyncSender<Vec<u8>>,
+    free: SyncSender<Vec<u8>>,
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// The process's compressors, started on first use. They live as long as
+/// the process, blocked on an empty channel when there is nothing to do.
+fn pool() -> &'static SyncSender<Job> {
+    static POOL: OnceLock<SyncSender<Job>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = sync_channel::<Job>(0);
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..cores() {
+            let rx = Arc::clone(&rx);
+            std::thread::Builder::new()
+                .name(format!("pyko-compress-{i}"))
+                .spawn(move || compress_worker(&rx))
+                .expect("start a compressor thread");
+        }
+        tx
+    })
+}
+
 /// Runs `produce` on the calling thread and writes what it writes,
 /// compressed on every core, into `file`. `stopped` turns a failure to hand a chunk on
 /// (the writer stopped first) into the producer's error type.
@@ -45,54 +85,48 @@ pub(super) fn compress<E>(
     produce: impl FnOnce(&mut ChunkWriter) -> Result<(), E>,
     stopped: impl FnOnce(io::Error) -> E,
 ) -> Compressed<E> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .max(1);
+    // Room for every core's member plus one, so a slow first member does
+    // not stall the others.
+    let in_flight = cores() + 1;
     std::thread::scope(|s| {
-        let mut to_workers = Vec::with_capacity(workers);
-        let mut from_workers = Vec::with_capacity(workers);
-        // Compressed input chunks go back to the producer for reuse.
-        let (free_tx, free_rx) = sync_channel::<Vec<u8>>(2 * workers + 1);
-        for _ in 0..workers {
-            let (in_tx, in_rx) = sync_channel::<Vec<u8>>(0);
-            let (out_tx, out_rx) = sync_channel::<Vec<u8>>(1);
-            let free_tx = free_tx.clone();
-            s.spawn(move || compress_worker(codec, in_rx, out_tx, free_tx));
-            to_workers.push(in_tx);
-            from_workers.push(out_rx);
-        }
-        drop(free_tx);
-        let writer = s.spawn(move || write_members(file, from_workers));
-        let mut chunks = ChunkWriter::new(to_workers, free_rx);
+        let (order_tx, order_rx) = sync_channel::<Receiver<Vec<u8>>>(in_flight);
+        let writer = s.spawn(move || write_members(file, order_rx));
+        let mut chunks = ChunkWriter::new(codec, order_tx, in_flight);
         let produced = produce(&mut chunks).and_then(|()| chunks.finish().map_err(stopped));
-        // Dropping the senders lets the workers and the writer drain and
-        // stop, on success and on error alike.
+        // Dropping the sender ends the writer's stream, on success and on
+        // error alike.
         drop(chunks);
         let written = writer.join().expect("layer writer thread panicked");
         (produced, written)
     })
 }
 
-/// Hashes the uncompressed stream (diff_id) and hands it out in
-/// `CHUNK_SIZE` pieces, round-robin, so the writer can collect results in
-/// order without a reordering buffer.
+/// Hashes the uncompressed stream (diff_id), hands it to the pool in
+/// `CHUNK_SIZE` pieces, and tells the writer, in order, where each piece's
+/// member will arrive, so no reordering buffer is needed.
 pub(super) struct ChunkWriter {
     buf: Vec<u8>,
     hasher: Sha256,
-    workers: Vec<SyncSender<Vec<u8>>>,
+    codec: Compression,
+    order: Option<SyncSender<Receiver<Vec<u8>>>>,
+    free_tx: SyncSender<Vec<u8>>,
     free: Receiver<Vec<u8>>,
-    next: usize,
+}
+
+fn stopped() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "layer compressor stopped")
 }
 
 impl ChunkWriter {
-    fn new(workers: Vec<SyncSender<Vec<u8>>>, free: Receiver<Vec<u8>>) -> Self {
+    fn new(codec: Compression, order: SyncSender<Receiver<Vec<u8>>>, in_flight: usize) -> Self {
+        let (free_tx, free) = sync_channel(in_flight + 1);
         ChunkWriter {
             buf: Vec::with_capacity(CHUNK_SIZE),
             hasher: Sha256::new(),
-            workers,
+            codec,
+            order: Some(order),
+            free_tx,
             free,
-            next: 0,
         }
     }
 
@@ -103,11 +137,21 @@ impl ChunkWriter {
             .unwrap_or_else(|_| Vec::with_capacity(CHUNK_SIZE));
         next.clear();
         let chunk = std::mem::replace(&mut self.buf, next);
-        let i = self.next % self.workers.len();
-        self.next += 1;
-        self.workers[i]
-            .send(chunk)
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "layer compressor stopped"))
+        let (done, member) = sync_channel(1);
+        // The writer's place first: it bounds how far this layer runs ahead.
+        self.order
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(member)
+            .map_err(|_| stopped())?;
+        pool()
+            .send(Job {
+                chunk,
+                codec: self.codec,
+                done,
+                free: self.free_tx.clone(),
+            })
+            .map_err(|_| stopped())
     }
 
     /// Sends the last (partial) chunk and returns the diff_id.
@@ -115,7 +159,7 @@ impl ChunkWriter {
         if !self.buf.is_empty() {
             self.send()?;
         }
-        self.workers.clear();
+        self.order = None;
         Ok(Digest::from_sha256(std::mem::take(&mut self.hasher)))
     }
 }
@@ -178,38 +222,44 @@ impl Compressor {
 }
 
 /// Compresses each chunk into one reused buffer, sends a copy of just the
-/// member or frame, and hands the chunk back to the producer.
-fn compress_worker(
-    codec: Compression,
-    input: Receiver<Vec<u8>>,
-    output: SyncSender<Vec<u8>>,
-    free: SyncSender<Vec<u8>>,
-) {
-    let mut c = Compressor::new(codec);
+/// member or frame, and hands the chunk back to its producer. A context per
+/// codec and level is kept, since making one (zstd's especially) costs more
+/// than a small chunk.
+fn compress_worker(jobs: &Mutex<Receiver<Job>>) {
+    let mut contexts: Vec<(Compression, Compressor)> = Vec::new();
     let mut out = Vec::new();
-    for chunk in input {
-        let n = c.compress(&chunk, &mut out);
+    loop {
+        let job = {
+            let jobs = jobs.lock().unwrap_or_else(|e| e.into_inner());
+            match jobs.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            }
+        };
+        let i = match contexts.iter().position(|(c, _)| *c == job.codec) {
+            Some(i) => i,
+            None => {
+                contexts.push((job.codec, Compressor::new(job.codec)));
+                contexts.len() - 1
+            }
+        };
+        let n = contexts[i].1.compress(&job.chunk, &mut out);
         // Full only if the producer stopped taking chunks back: drop it.
-        let _ = free.try_send(chunk);
-        if output.send(out[..n].to_vec()).is_err() {
-            return;
-        }
+        let _ = job.free.try_send(job.chunk);
+        // The writer may have stopped (an error elsewhere): nothing to do.
+        let _ = job.done.send(out[..n].to_vec());
     }
 }
 
-/// Collects members in chunk order and writes them, hashing the compressed
-/// stream (the blob digest).
-fn write_members(file: &File, from_workers: Vec<Receiver<Vec<u8>>>) -> io::Result<(Digest, u64)> {
+/// Writes members in chunk order, hashing the compressed stream (the blob
+/// digest). The stream ends when the producer drops its sender.
+fn write_members(file: &File, order: Receiver<Receiver<Vec<u8>>>) -> io::Result<(Digest, u64)> {
     let mut w = HashingWriter::new(io::BufWriter::with_capacity(1 << 20, file));
-    'outer: loop {
-        for rx in &from_workers {
-            match rx.recv() {
-                Ok(member) => w.write_all(&member)?,
-                // Workers stop in order after the last chunk: the first
-                // closed channel is the end of the stream.
-                Err(_) => break 'outer,
-            }
-        }
+    for member in order {
+        let member = member
+            .recv()
+            .map_err(|_| io::Error::other("a layer compressor thread stopped"))?;
+        w.write_all(&member)?;
     }
     let (mut buf, digest, len) = w.finish();
     buf.flush()?;
