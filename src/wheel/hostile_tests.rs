@@ -23,6 +23,17 @@ fn record_hash(bytes: &[u8]) -> String {
 /// dist-info), a correct RECORD, and `rename` applied to the finished
 /// archive's bytes (to forge what a zip writer refuses to write).
 fn wheel(dir: &Path, files: &[(&str, Vec<u8>)], rename: Option<(&str, &str)>) -> PathBuf {
+    build(dir, files, rename, true)
+}
+
+/// [`wheel`], with RECORD's size column left empty when `record_sizes` is
+/// false (as RECORD allows), so only the archive says how big a member is.
+fn build(
+    dir: &Path,
+    files: &[(&str, Vec<u8>)],
+    rename: Option<(&str, &str)>,
+    record_sizes: bool,
+) -> PathBuf {
     let info = "pkg-1.0.dist-info";
     let mut all: Vec<(String, Vec<u8>)> = files
         .iter()
@@ -38,7 +49,14 @@ fn wheel(dir: &Path, files: &[(&str, Vec<u8>)], rename: Option<(&str, &str)>) ->
     ));
     let mut record: String = all
         .iter()
-        .map(|(n, b)| format!("{n},{},{}\n", record_hash(b), b.len()))
+        .map(|(n, b)| {
+            let size = if record_sizes {
+                b.len().to_string()
+            } else {
+                String::new()
+            };
+            format!("{n},{},{size}\n", record_hash(b))
+        })
         .collect();
     record.push_str(&format!("{info}/RECORD,,\n"));
     all.push((format!("{info}/RECORD"), record.into_bytes()));
@@ -155,4 +173,59 @@ fn metadata_inflating_past_the_cap_is_refused() {
         err.contains("entry_points.txt") && err.contains("32 MiB"),
         "{err}"
     );
+}
+
+/// Rewrites the uncompressed size the archive declares for `name`, in its
+/// local header and its central directory entry, as a forged wheel would.
+fn forge_size(wheel: &Path, name: &str, size: u32) {
+    let mut bytes = std::fs::read(wheel).unwrap();
+    let mut patched = 0;
+    for i in 0..bytes.len().saturating_sub(46) {
+        // (signature, offset of the name, offset of the uncompressed size)
+        let at = match bytes[i..i + 4] {
+            [0x50, 0x4b, 0x03, 0x04] => (30, 22),
+            [0x50, 0x4b, 0x01, 0x02] => (46, 24),
+            _ => continue,
+        };
+        if bytes[i + at.0..].starts_with(name.as_bytes()) {
+            bytes[i + at.1..i + at.1 + 4].copy_from_slice(&size.to_le_bytes());
+            patched += 1;
+        }
+    }
+    assert_eq!(patched, 2, "{name}: local header and central entry");
+    std::fs::write(wheel, bytes).unwrap();
+}
+
+/// A member that inflates to more or less than the archive declares is
+/// refused while the layer is written, whether it is inflated in one call
+/// (small) or streamed (large), naming the wheel and the member.
+#[test]
+fn members_inflating_to_other_than_their_declared_size_are_refused() {
+    use crate::layer::Node;
+    let target = PythonTarget::test_cpython311("amd64");
+    for len in [1000usize, 5 << 20] {
+        for lie in [-1i64, 1] {
+            let t = tempfile::tempdir().unwrap();
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let w = build(t.path(), &[("pkg/data.bin", data)], None, false);
+            forge_size(&w, "pkg/data.bin", (len as i64 + lie) as u32);
+            let inst = install(&[w], &target, &InstallOptions { requested: None }).unwrap();
+            let entry = inst
+                .entries
+                .iter()
+                .find(|e| e.path.ends_with("pkg/data.bin"))
+                .unwrap();
+            let Node::File { size, contents } = &entry.node else {
+                panic!("{} is not a file", entry.path)
+            };
+            assert_eq!(*size, (len as i64 + lie) as u64);
+            let err = contents.write_to(&mut Vec::new()).unwrap_err().to_string();
+            assert!(
+                err.contains("pkg-1.0-py3-none-any.whl")
+                    && err.contains("pkg/data.bin")
+                    && err.contains("download it again"),
+                "{len} {lie}: {err}"
+            );
+        }
+    }
 }
