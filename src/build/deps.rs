@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use sha2::{Digest as _, Sha256};
 
+use super::early::EarlyPush;
 use super::hashes::wheel_digest;
 use super::BuildError;
 use super::{at_once, cache_repo};
@@ -133,6 +134,8 @@ pub struct DepsContext<'a> {
     pub cache: &'a Cache,
     pub cache_repo: CacheRepo<'a>,
     pub ui: &'a Reporter,
+    /// Where each layer goes as soon as it is written, when pushing.
+    pub early: Option<&'a EarlyPush<'a>>,
 }
 
 impl DepsContext<'_> {
@@ -297,6 +300,9 @@ pub fn deps_layers(wheels: &[PathBuf], cx: &DepsContext) -> Result<Vec<DepsLayer
         at_once::LAYERS_AT_ONCE,
         |(key, entries, what, history)| {
             let (layer, path) = layer_for(&key, entries, opts, cache, ui, &what)?;
+            if let Some(e) = cx.early {
+                e.offer(&layer, &path);
+            }
             Ok::<_, BuildError>(DepsLayer {
                 layer,
                 source: BlobSource::File(path),

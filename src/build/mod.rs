@@ -23,6 +23,7 @@ use crate::{base, output, target, wheel};
 mod at_once;
 mod cache_repo;
 mod deps;
+mod early;
 mod hashes;
 mod lock;
 mod platform;
@@ -122,8 +123,23 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
         }
         None => None,
     };
-    let set = image_set(spec, app_layer.as_ref(), &client, &cache, ui)?;
-    let pushed = publish::publish(spec, &set, &client, &cache, ui)?;
+    let (set, early) = std::thread::scope(|s| {
+        let early = early::start(s, spec, &client, &cache, ui);
+        if let (Some(e), Some((layer, path))) = (&early, &app_layer) {
+            e.offer(layer, path);
+        }
+        let set = image_set(
+            spec,
+            app_layer.as_ref(),
+            &client,
+            &cache,
+            ui,
+            early.as_ref(),
+        );
+        (set, early.map(early::EarlyPush::finish).unwrap_or_default())
+    });
+    let set = set?;
+    let pushed = publish::publish(spec, &set, &early, &client, &cache, ui)?;
     let report = report::report(&set, &pushed, spec.report_contents, ui);
     Ok(Outcome { pushed, report })
 }
@@ -164,12 +180,13 @@ fn image_set(
     client: &Client,
     cache: &Cache,
     ui: &Reporter,
+    early: Option<&early::EarlyPush>,
 ) -> Result<ImageSet, BuildError> {
     let multi = spec.platforms.len() > 1 || spec.all_platforms;
     let mut images = Vec::new();
     let mut skipped = Vec::new();
     for p in &platforms::wanted(spec, client, cache, ui)? {
-        let image = match platform::image(spec, p, app_layer, client, cache, ui) {
+        let image = match platform::image(spec, p, app_layer, client, cache, ui, early) {
             Ok(image) => image,
             Err(e) if spec.all_platforms && platforms::wheels_missing(&e) => {
                 let why = crate::error::chain(&e);

@@ -5,6 +5,7 @@
 use sha2::{Digest as _, Sha256};
 
 use super::deps::{deps_budget, deps_layers, CacheRepo, DepsContext};
+use super::early::EarlyPush;
 use super::{cache_repo, layer_options, BuildError};
 use crate::cache::Cache;
 use crate::inputs::spec::{BaseSource, BuildSpec};
@@ -23,6 +24,7 @@ pub(super) fn image(
     client: &Client,
     cache: &Cache,
     ui: &Reporter,
+    early: Option<&EarlyPush>,
 ) -> Result<Image, BuildError> {
     ui.info(format!("resolving base {} for {platform}", spec.base));
     let base = match &spec.base {
@@ -56,6 +58,7 @@ pub(super) fn image(
         cache,
         cache_repo: spec.cache_repo.as_ref().map(|r| (client, r)),
         ui,
+        early,
     };
     // A lock names every wheel with its hash: the layers may be found
     // (locally or in the --cache-repo) before any wheel is downloaded.

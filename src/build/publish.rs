@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::path::PathBuf;
 
+use super::early::Confirmed;
 use super::{materialize, BuildError};
 use crate::cache::Cache;
 use crate::inputs::spec::{BuildSpec, TarballDest};
@@ -14,9 +15,12 @@ use crate::registry::Client;
 use crate::ui::Reporter;
 
 /// Writes every output `spec` asks for; returns `REF@digest` per push.
+///
+/// `early` are the blobs the early uploads confirmed, per repository.
 pub(super) fn publish(
     spec: &BuildSpec,
     set: &ImageSet,
+    early: &Confirmed,
     client: &Client,
     cache: &Cache,
     ui: &Reporter,
@@ -45,7 +49,11 @@ pub(super) fn publish(
     let mut pushed = Vec::new();
     let mut done: Vec<&Reference> = Vec::new();
     for dest in &outputs.push {
-        let digest = push::push_set(client, &mount_from(set, dest, &done), cache, dest)?;
+        let present = early
+            .get(&(dest.registry.clone(), dest.repository.clone()))
+            .cloned()
+            .unwrap_or_default();
+        let digest = push::push_set(client, &mount_from(set, dest, &done), cache, dest, &present)?;
         done.push(dest);
         ui.info(format!(
             "pushed {}",

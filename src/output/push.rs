@@ -21,14 +21,19 @@ const PARALLEL: usize = 4;
 /// Pushes `set` to `dest` and returns the digest of its top manifest. An
 /// index's images go first, by digest, and the index last under the tag
 /// (`latest` without one), so the tag never names an image not all there.
+///
+/// `present` are blobs confirmed in `dest` moments ago (uploaded early,
+/// while the build went on): not even HEADed again, unless the manifest is
+/// refused for a missing blob.
 pub fn push_set(
     client: &Client,
     set: &ImageSet,
     cache: &Cache,
     dest: &Reference,
+    present: &HashSet<Digest>,
 ) -> Result<Digest, RegistryError> {
     let Some(index) = set.index_blob() else {
-        return push(client, &set.images()[0], cache, dest);
+        return push_image(client, &set.images()[0], cache, dest, present);
     };
     for image in set.images() {
         let by_digest = Reference {
@@ -36,7 +41,7 @@ pub fn push_set(
             digest: Some(image.manifest_blob().digest),
             ..dest.clone()
         };
-        push(client, image, cache, &by_digest)?;
+        push_image(client, image, cache, &by_digest, present)?;
     }
     let tag = dest.tag.as_deref().unwrap_or("latest");
     client.put_manifest(dest, tag, &index.bytes, &index.media_type)
@@ -50,12 +55,28 @@ pub fn push(
     cache: &Cache,
     dest: &Reference,
 ) -> Result<Digest, RegistryError> {
+    push_image(client, image, cache, dest, &HashSet::new())
+}
+
+/// [`push`], skipping the blobs in `present` (see [`push_set`]).
+fn push_image(
+    client: &Client,
+    image: &Image,
+    cache: &Cache,
+    dest: &Reference,
+    present: &HashSet<Digest>,
+) -> Result<Digest, RegistryError> {
     // Each digest once, even if a layer repeats (e.g. an empty layer).
     let mut seen = HashSet::new();
-    let layers: Vec<&ImageLayer> = image
+    let all: Vec<&ImageLayer> = image
         .layers
         .iter()
         .filter(|l| seen.insert(&l.layer.digest))
+        .collect();
+    let mut layers: Vec<&ImageLayer> = all
+        .iter()
+        .copied()
+        .filter(|l| !present.contains(&l.layer.digest))
         .collect();
     let manifest = image.manifest_blob();
     let target = match (&dest.tag, &dest.digest) {
@@ -78,6 +99,7 @@ pub fn push(
             // HEAD is cheap; only what is really missing is sent) and retry.
             Err(e) if attempt < BLOB_UNKNOWN_RETRIES && names_unknown_blob(&e) => {
                 attempt += 1;
+                layers.clone_from(&all);
                 std::thread::sleep(std::time::Duration::from_millis(250 * attempt as u64));
             }
             result => return result,
@@ -122,6 +144,21 @@ fn push_blobs(
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// Pushes one layer written locally (HEAD, else upload) to `dest`.
+pub fn push_local_blob(
+    client: &Client,
+    layer: &crate::oci::Layer,
+    path: std::path::PathBuf,
+    cache: &Cache,
+    dest: &Reference,
+) -> Result<(), RegistryError> {
+    let layer = ImageLayer {
+        layer: layer.clone(),
+        source: BlobSource::File(path),
+    };
+    push_blob(client, &layer, cache, dest)
 }
 
 fn push_blob(
