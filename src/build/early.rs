@@ -5,10 +5,13 @@
 //! the manifest (which still go last, so a tag never names a partial
 //! image).
 //!
-//! A failure here only stops the early uploads: the push proper tries
-//! again and reports the error with its usual context. Blobs uploaded for
-//! a build that then fails stay in the registry unreferenced, as a failed
-//! `docker push` leaves them, until its garbage collection.
+//! The first failure stops the early uploads and is the push's failure,
+//! reported when the build is done: the upload code has already retried
+//! what is worth retrying, and trying again in the push proper would turn
+//! a registry's refusal (a redirect of an upload, say) into a silent second
+//! attempt. Blobs uploaded for a build that then fails stay in the registry
+//! unreferenced, as a failed `docker push` leaves them, until its garbage
+//! collection.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -19,7 +22,7 @@ use crate::cache::Cache;
 use crate::inputs::spec::BuildSpec;
 use crate::oci::{Digest, Layer, Reference};
 use crate::output::push;
-use crate::registry::Client;
+use crate::registry::{Client, RegistryError};
 use crate::ui::Reporter;
 
 /// Blobs known to be in a repository, by (registry, repository).
@@ -28,7 +31,7 @@ pub type Confirmed = HashMap<(String, String), HashSet<Digest>>;
 /// The sending end; dropping it (or [`EarlyPush::finish`]) ends the uploads.
 pub struct EarlyPush<'scope> {
     offers: Sender<(Layer, PathBuf)>,
-    uploader: ScopedJoinHandle<'scope, Confirmed>,
+    uploader: ScopedJoinHandle<'scope, Result<Confirmed, RegistryError>>,
 }
 
 /// Starts the uploader when the build pushes. With `--cache-repo` the deps
@@ -57,10 +60,10 @@ pub fn start<'scope, 'env>(
     let (offers, rx) = channel::<(Layer, PathBuf)>();
     let uploader = s.spawn(move || {
         let mut confirmed = Confirmed::new();
-        let mut stopped = false;
+        let mut failed = None;
         for (layer, path) in rx {
             for dest in &dests {
-                if stopped {
+                if failed.is_some() {
                     break;
                 }
                 match push::push_local_blob(client, &layer, path.clone(), cache, dest) {
@@ -72,17 +75,19 @@ pub fn start<'scope, 'env>(
                     }
                     Err(e) => {
                         ui.debug(format!(
-                            "early upload of {} to {} stopped: {}; the push will try again",
+                            "early upload of {} to {} failed; no more early uploads",
                             layer.digest,
-                            dest.name(),
-                            crate::error::chain(&e)
+                            dest.name()
                         ));
-                        stopped = true;
+                        failed = Some(e);
                     }
                 }
             }
         }
-        confirmed
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(confirmed),
+        }
     });
     Some(EarlyPush { offers, uploader })
 }
@@ -94,8 +99,9 @@ impl EarlyPush<'_> {
         let _ = self.offers.send((layer.clone(), path.to_path_buf()));
     }
 
-    /// Waits for the queued uploads and returns what they confirmed.
-    pub fn finish(self) -> Confirmed {
+    /// Waits for the queued uploads and returns what they confirmed, or
+    /// the first failure.
+    pub fn finish(self) -> Result<Confirmed, RegistryError> {
         drop(self.offers);
         self.uploader.join().expect("early upload thread panicked")
     }

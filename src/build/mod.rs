@@ -136,9 +136,12 @@ pub fn build(spec: &BuildSpec, ui: &Reporter) -> Result<Outcome, BuildError> {
             ui,
             early.as_ref(),
         );
-        (set, early.map(early::EarlyPush::finish).unwrap_or_default())
+        let early = early.map(early::EarlyPush::finish).transpose();
+        (set, early)
     });
+    // A failed build says why before a failed early upload does.
     let set = set?;
+    let early = early?.unwrap_or_default();
     let pushed = publish::publish(spec, &set, &early, &client, &cache, ui)?;
     let report = report::report(&set, &pushed, spec.report_contents, ui);
     Ok(Outcome { pushed, report })

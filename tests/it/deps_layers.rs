@@ -219,3 +219,75 @@ fn a_layer_per_big_wheel_one_pin_one_upload_shared_numpy() {
     };
     assert_eq!(numpy(&lc), numpy(&la), "numpy layer shared across apps");
 }
+
+/// Each deps layer is uploaded as soon as it is written, while the next
+/// ones compress: a deps layer's upload is said before the last layer is
+/// written; each layer blob is asked for (HEAD) and sent (PUT) once, so the
+/// push proper did not ask again; and the summary counts each upload once.
+#[test]
+fn layers_upload_while_the_next_ones_compress() {
+    let reg = Registry::start();
+    let base = fixtures::push_base(&reg, Flavour::Slim, "library/python:3.11-test");
+    let tmp = tempfile::tempdir().unwrap();
+    let from = reg.log().len();
+    let out = pyko(
+        &[
+            "build",
+            "-v",
+            "--from",
+            &base,
+            "--wheels",
+            fixtures::wheelhouse().to_str().unwrap(),
+            "--app",
+            fixtures::example_app().to_str().unwrap(),
+            "--push",
+            &format!("{}/early/app:1", reg.host),
+        ],
+        &tmp.path().join("cache"),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    // "[  2.00s] deps layer sha256:<hex>: …"
+    let built: Vec<(usize, String)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let hex = l.split("] deps layer sha256:").nth(1)?.split(':').next()?;
+            Some((i, hex.to_string()))
+        })
+        .collect();
+    assert!(built.len() >= 9, "{err}");
+    let last_written = built.iter().map(|(i, _)| *i).max().unwrap();
+    let first_deps_upload = lines
+        .iter()
+        .position(|l| {
+            built
+                .iter()
+                .any(|(_, hex)| l.contains(&format!("] uploaded blob {}:", &hex[..12])))
+        })
+        .unwrap_or_else(|| panic!("no deps layer upload said:\n{err}"));
+    assert!(
+        first_deps_upload < last_written,
+        "the first deps upload came after the last layer was written:\n{err}"
+    );
+    let log = &reg.log()[from..];
+    for (_, hex) in &built {
+        let heads = log
+            .lines()
+            .filter(|l| l.contains(&format!("\"HEAD /v2/early/app/blobs/sha256:{hex}")))
+            .count();
+        assert_eq!(heads, 1, "HEADs of {hex}:\n{log}");
+    }
+    let ups = uploaded(&reg.log(), from);
+    for (_, hex) in &built {
+        let n = ups.iter().filter(|d| d.ends_with(hex.as_str())).count();
+        assert_eq!(n, 1, "uploads of {hex}: {ups:#?}");
+    }
+    // The deps layers, the app layer and the config.
+    assert_eq!(ups.len(), built.len() + 2, "{ups:#?}");
+    assert!(
+        err.contains(&format!("blobs {} uploaded", built.len() + 2)),
+        "{err}"
+    );
+}
