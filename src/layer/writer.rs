@@ -84,11 +84,7 @@ pub fn write_layer(
 
 /// Options built in code (the library API) skip the CLI's parsing.
 fn check_level(c: Compression) -> Result<(), LayerError> {
-    let ok = match c {
-        Compression::Gzip { level } => level <= 12,
-        Compression::Zstd { level } => (1..=19).contains(&level),
-    };
-    if ok {
+    if c.level_ok() {
         Ok(())
     } else {
         Err(LayerError::Level(c))

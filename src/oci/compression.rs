@@ -24,7 +24,21 @@ impl Default for Compression {
     }
 }
 
+/// The levels each codec takes: libdeflate's 0–12, zstd's 1–19 (its
+/// 20–22 "ultra" levels need far more memory per worker).
+const GZIP_LEVELS: std::ops::RangeInclusive<i64> = 0..=12;
+const ZSTD_LEVELS: std::ops::RangeInclusive<i64> = 1..=19;
+
 impl Compression {
+    /// Whether the level is one the codec takes; the parser only makes
+    /// such values, but the library API can build any.
+    pub fn level_ok(self) -> bool {
+        match self {
+            Compression::Gzip { level } => GZIP_LEVELS.contains(&i64::from(level)),
+            Compression::Zstd { level } => ZSTD_LEVELS.contains(&i64::from(level)),
+        }
+    }
+
     pub fn media_type(self) -> &'static str {
         match self {
             Compression::Gzip { .. } => media_types::OCI_LAYER_TAR_GZIP,
@@ -64,13 +78,17 @@ impl std::str::FromStr for Compression {
         };
         match name.to_ascii_lowercase().as_str() {
             "gzip" => Ok(Compression::Gzip {
-                level: parse(0..=12, 6)? as u32,
+                level: parse(GZIP_LEVELS, 6)? as u32,
             }),
             "zstd" => Ok(Compression::Zstd {
-                level: parse(1..=19, 3)? as i32,
+                level: parse(ZSTD_LEVELS, 3)? as i32,
             }),
             _ => Err(format!(
-                "{s:?} is not a layer compression; use gzip, gzip:LEVEL (0–12), zstd or zstd:LEVEL (1–19)"
+                "{s:?} is not a layer compression; use gzip, gzip:LEVEL ({}–{}), zstd or zstd:LEVEL ({}–{})",
+                GZIP_LEVELS.start(),
+                GZIP_LEVELS.end(),
+                ZSTD_LEVELS.start(),
+                ZSTD_LEVELS.end()
             )),
         }
     }
