@@ -11,6 +11,7 @@
 //! Every module is private: what the binary, the tests and the examples
 //! use is re-exported below, once, so each item has one public path.
 
+mod at_once;
 mod base;
 mod build;
 mod cache;

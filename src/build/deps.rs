@@ -18,10 +18,11 @@ use std::time::Instant;
 
 use sha2::{Digest as _, Sha256};
 
+use super::cache_repo;
 use super::early::EarlyPush;
 use super::hashes::wheel_digest;
 use super::BuildError;
-use super::{at_once, cache_repo};
+use crate::at_once;
 use crate::cache::Cache;
 use crate::layer::writer::{write_layer, LayerOptions};
 use crate::layer::{Entry, Node};
@@ -220,8 +221,10 @@ pub fn deps_layers(wheels: &[PathBuf], cx: &DepsContext) -> Result<Vec<DepsLayer
     let context = cx.context();
     let mut digests = HashMap::new();
     let mut files = Vec::new();
-    for w in wheels {
-        let d = wheel_digest(w, cache)?;
+    let hashed = at_once::map(wheels.iter().collect(), at_once::cores(), |w| {
+        wheel_digest(w, cache)
+    })?;
+    for (w, d) in wheels.iter().zip(hashed) {
         let name = w.file_name().unwrap_or_default().to_string_lossy();
         files.push((name.to_string(), d.clone()));
         digests.insert(w.clone(), (name.into_owned(), d));

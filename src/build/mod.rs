@@ -20,7 +20,6 @@ use crate::registry::{Client, ClientOptions};
 use crate::ui::Reporter;
 use crate::{base, output, target, wheel};
 
-mod at_once;
 mod cache_repo;
 mod deps;
 mod early;

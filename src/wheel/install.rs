@@ -4,6 +4,7 @@
 //! spec's steps), refuse two wheels writing one path, and check that the set
 //! is complete for the target (`check`).
 
+use crate::at_once;
 use crate::ui::progress::{self, Kind};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -54,12 +55,19 @@ pub fn install(
     let mut distributions = Vec::new();
     let mut metadatas = Vec::new();
     let progress = progress::bytes(Kind::Install, "wheels", Some(chosen.len() as u64));
-    for (wheel, filename) in chosen {
-        progress.inc(1);
+    // Each wheel's plan (central directory, RECORD, METADATA) is its own;
+    // they are made on every core and then checked together, in order.
+    let plans = at_once::map(chosen, at_once::cores(), |(wheel, filename)| {
         let is_requested = requested
             .as_ref()
             .is_none_or(|r| r.contains(&filename.normalized_name()));
-        let planned = plan_wheel(&wheel, &filename, target, is_requested, &mut warnings)?;
+        let mut notes = Vec::new();
+        let planned = plan_wheel(&wheel, &filename, target, is_requested, &mut notes)?;
+        progress.inc(1);
+        Ok::<_, WheelError>((wheel, planned, notes))
+    })?;
+    for (wheel, planned, notes) in plans {
+        warnings.extend(notes);
         for entry in &planned.entries {
             if let Some(first) = owners.insert(entry.path.clone(), wheel.clone()) {
                 return Err(WheelError::Conflict {

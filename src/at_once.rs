@@ -1,4 +1,5 @@
-//! A few independent jobs at a time, results in the jobs' order.
+//! A few independent jobs at a time, results in the jobs' order: wheels
+//! hashed and planned, deps layers written.
 //!
 //! Deps layers are written two at a time: the compressor pool
 //! (`layer::compress`) is shared, so one layer's tail (its last chunks, one
@@ -13,6 +14,11 @@ use std::sync::Mutex;
 /// pool fed on the two cores measured here, and more would only add
 /// buffers.
 pub const LAYERS_AT_ONCE: usize = 2;
+
+/// One job per core, for work that is all CPU.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
 
 /// Runs `f` over `jobs` on up to `threads` threads. Results come back in
 /// job order; after the first error no further job is started, and the
