@@ -131,12 +131,7 @@ impl ChunkWriter {
     }
 
     fn send(&mut self) -> io::Result<()> {
-        let mut next = self
-            .free
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(CHUNK_SIZE));
-        next.clear();
-        let chunk = std::mem::replace(&mut self.buf, next);
+        let chunk = std::mem::take(&mut self.buf);
         let (done, member) = sync_channel(1);
         // The writer's place first: it bounds how far this layer runs ahead.
         self.order
@@ -151,7 +146,16 @@ impl ChunkWriter {
                 done,
                 free: self.free_tx.clone(),
             })
-            .map_err(|_| stopped())
+            .map_err(|_| stopped())?;
+        // Only now, once a worker has taken the chunk, is the next buffer
+        // needed: usually one a worker has just handed back, so a producer
+        // blocked on busy workers holds no spare.
+        self.buf = self
+            .free
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK_SIZE));
+        self.buf.clear();
+        Ok(())
     }
 
     /// Sends the last (partial) chunk and returns the diff_id.
