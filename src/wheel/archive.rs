@@ -2,7 +2,6 @@
 //! unsafe names, small members read while planning, and large ones streamed
 //! into the layer later, verified against RECORD as they stream.
 
-use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read};
@@ -213,108 +212,32 @@ pub struct ZipContents {
     pub expected: ExpectedHash,
 }
 
-/// Members up to this size are inflated in one call by libdeflate, about
-/// twice as fast as the streaming inflater (the example's wheels: 1.2 s of
-/// CPU for 539 MB streamed). Larger ones stream, so memory does not grow
-/// with the largest file in a wheel. Measured on the example's cold build
-/// (cap: wall, peak RSS): none 4.52 s 73 MB; 1 MiB 4.49 s 80 MB; 4 MiB
-/// 4.38 s 85 MB; 8 MiB 4.40 s 99 MB. 4 MiB holds half the installed bytes.
-const ONE_SHOT_MAX: u64 = 4 << 20;
-
-thread_local! {
-    /// Compressed and inflated bytes of the last one-shot member, reused.
-    static SCRATCH: RefCell<(Vec<u8>, Vec<u8>, Option<libdeflater::Decompressor>)> =
-        const { RefCell::new((Vec::new(), Vec::new(), None)) };
-}
-
-impl ZipContents {
-    /// The member inflated whole, or `None` when it is not a small deflated
-    /// member (then it is streamed). A size the deflate data disagrees with
-    /// is reported by the caller's checks, as for a streamed member.
-    fn with_inflated<R>(
-        &self,
-        archive: &mut ZipArchive<File>,
-        then: impl FnOnce(&[u8]) -> io::Result<R>,
-    ) -> io::Result<Option<R>> {
-        if self.member.size > ONE_SHOT_MAX {
-            return Ok(None);
-        }
-        let name = &self.member.name;
-        let mut raw = archive
-            .by_index_raw(self.member.index)
-            .map_err(|e| io_error(&self.wheel, name, e))?;
-        if raw.compression() != zip::CompressionMethod::Deflated
-            || raw.compressed_size() > ONE_SHOT_MAX
-        {
-            return Ok(None);
-        }
-        SCRATCH.with_borrow_mut(|(input, plain, inflater)| {
-            input.clear();
-            (&mut raw)
-                .take(ONE_SHOT_MAX)
-                .read_to_end(input)
-                .map_err(|e| io_error(&self.wheel, name, e))?;
-            // One byte of room shows a member that inflates to more than
-            // it says, without inflating all of it.
-            plain.resize(self.member.size as usize + 1, 0);
-            let n = inflater
-                .get_or_insert_with(libdeflater::Decompressor::new)
-                .deflate_decompress(input, plain)
-                .map_err(|e| {
-                    let what = match e {
-                        libdeflater::DecompressionError::InsufficientSpace => format!(
-                            "inflates to more than the {} bytes the archive and RECORD say",
-                            self.member.size
-                        ),
-                        e => format!("{e}"),
-                    };
-                    io_error(
-                        &self.wheel,
-                        name,
-                        format!("{what}; the wheel is corrupt — download it again"),
-                    )
-                })?;
-            then(&plain[..n]).map(Some)
-        })
-    }
-}
-
 impl Contents for ZipContents {
     fn write_to(&self, out: &mut dyn io::Write) -> io::Result<()> {
         let name = &self.member.name;
         let mut archive = self.archive.lock().unwrap_or_else(|e| e.into_inner());
         let mut hasher = self.expected.hasher();
+        let mut file = archive
+            .by_index(self.member.index)
+            .map_err(|e| io_error(&self.wheel, name, e))?;
+        let mut buf = vec![0u8; 64 * 1024];
         let mut len = 0u64;
-        let whole = self.with_inflated(&mut archive, |bytes| {
-            len = bytes.len() as u64;
-            if len == self.member.size {
-                hasher.update(bytes);
-                out.write_all(bytes)?;
-            }
-            Ok(())
-        })?;
-        if whole.is_none() {
-            let mut file = archive
-                .by_index(self.member.index)
-                .map_err(|e| io_error(&self.wheel, name, e))?;
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                let n = match file.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        let e = format!("{e}; the wheel is corrupt — download it again");
-                        return Err(io_error(&self.wheel, name, e));
-                    }
-                };
-                len += n as u64;
-                if len > self.member.size {
-                    break;
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let e = format!("{e}; the wheel is corrupt — download it again");
+                    return Err(io_error(&self.wheel, name, e));
                 }
-                hasher.update(&buf[..n]);
-                out.write_all(&buf[..n])?;
+            };
+            len += n as u64;
+            if len > self.member.size {
+                break;
             }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n])?;
         }
         if len != self.member.size {
             return Err(io_error(

@@ -197,8 +197,8 @@ fn forge_size(wheel: &Path, name: &str, size: u32) {
 }
 
 /// A member that inflates to more or less than the archive declares is
-/// refused while the layer is written, whether it is inflated in one call
-/// (small) or streamed (large), naming the wheel and the member.
+/// refused while the layer is written, small or streamed over many reads,
+/// naming the wheel and the member and saying what to do.
 #[test]
 fn members_inflating_to_other_than_their_declared_size_are_refused() {
     use crate::layer::Node;
