@@ -4,7 +4,6 @@
 //! spec's steps), refuse two wheels writing one path, and check that the set
 //! is complete for the target (`check`).
 
-use crate::at_once;
 use crate::ui::progress::{self, Kind};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -55,19 +54,12 @@ pub fn install(
     let mut distributions = Vec::new();
     let mut metadatas = Vec::new();
     let progress = progress::bytes(Kind::Install, "wheels", Some(chosen.len() as u64));
-    // Each wheel's plan (central directory, RECORD, METADATA) is its own;
-    // they are made on every core and then checked together, in order.
-    let plans = at_once::map(chosen, at_once::cores(), |(wheel, filename)| {
+    for (wheel, filename) in chosen {
+        progress.inc(1);
         let is_requested = requested
             .as_ref()
             .is_none_or(|r| r.contains(&filename.normalized_name()));
-        let mut notes = Vec::new();
-        let planned = plan_wheel(&wheel, &filename, target, is_requested, &mut notes)?;
-        progress.inc(1);
-        Ok::<_, WheelError>((wheel, planned, notes))
-    })?;
-    for (wheel, planned, notes) in plans {
-        warnings.extend(notes);
+        let planned = plan_wheel(&wheel, &filename, target, is_requested, &mut warnings)?;
         for entry in &planned.entries {
             if let Some(first) = owners.insert(entry.path.clone(), wheel.clone()) {
                 return Err(WheelError::Conflict {
