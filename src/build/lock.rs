@@ -11,7 +11,7 @@ use crate::sources::index::{IndexClient, DEFAULT_INDEX_URL};
 use crate::sources::lockfile::{self, LockHeader, PlatformLock};
 use crate::sources::metadata::MetadataClient;
 use crate::sources::sdist::{Builder, WithSdists};
-use crate::sources::{index_source, requirements, resolve_for, LockError};
+use crate::sources::{index_source, marker_environment, pyproject, resolve_for, LockError};
 use crate::target::{Overrides, PythonTarget, Scheme};
 use crate::ui::Reporter;
 use crate::wheel::Tags;
@@ -20,7 +20,7 @@ use super::BuildError;
 
 pub fn lock(spec: &LockSpec, ui: &Reporter) -> Result<(), BuildError> {
     // Local files first: a typo fails before any network access.
-    let reqs = requirements::parse(&spec.requirements, &spec.constraints)?;
+    let (reqs, pythons) = pyproject::read_inputs(&spec.requirements, &spec.constraints)?;
     let (cache, _ephemeral) = match &spec.cache_dir {
         Some(dir) => (Cache::open(dir)?, None),
         None => {
@@ -60,6 +60,9 @@ pub fn lock(spec: &LockSpec, ui: &Reporter) -> Result<(), BuildError> {
         let one = || -> Result<(PythonTarget, PlatformLock), BuildError> {
             let target = target_for(spec, p, &client, &cache, ui)?;
             let tags = Tags::for_target(&target)?;
+            for (file, requires) in &pythons {
+                pyproject::check_python(file, requires, &marker_environment(&tags))?;
+            }
             let resolved = resolve_for(&request, &tags, &source, ui)?;
             let lock = PlatformLock {
                 machine: tags.machine().to_string(),

@@ -63,6 +63,28 @@ pub fn read(
     Ok(out)
 }
 
+/// `pyko lock -r`'s files, each a requirements file or a pyproject.toml
+/// (its `[project] dependencies`, as `build -r` reads it), as one
+/// requirements input; with each pyproject's requires-python, for the
+/// caller to check against every target.
+pub fn read_inputs(
+    files: &[PathBuf],
+    constraints: &[PathBuf],
+) -> Result<(RequirementsFile, Vec<(PathBuf, String)>), LockError> {
+    let (projects, plain): (Vec<PathBuf>, Vec<PathBuf>) =
+        files.iter().cloned().partition(|f| is_pyproject(f));
+    let mut out = requirements::parse(&plain, constraints)?;
+    let mut pythons = Vec::new();
+    for file in projects {
+        let project = read(&file, &Selection::default(), &[])?;
+        out.requirements.extend(project.requirements.requirements);
+        if let Some(spec) = project.requires_python {
+            pythons.push((file, spec));
+        }
+    }
+    Ok((out, pythons))
+}
+
 /// Reads `text` (the content of `file`), without constraints.
 pub fn parse(file: &Path, text: &str, selection: &Selection) -> Result<PyProject, LockError> {
     let err = |message: String| LockError::LockFile {
@@ -172,6 +194,9 @@ fn names<'a>(keys: impl Iterator<Item = &'a String>) -> String {
     }
 }
 
+/// Beyond any CPython patch release so far (3.x.y has stayed under 30).
+const MAX_PATCH: u64 = 99;
+
 /// uv and pip refuse an interpreter outside a project's (or lock's)
 /// `requires-python`; the interpreter here is the image's.
 pub fn check_python(file: &Path, spec: &str, env: &MarkerEnvironment) -> Result<(), LockError> {
@@ -182,8 +207,17 @@ pub fn check_python(file: &Path, spec: &str, env: &MarkerEnvironment) -> Result<
     let specs: pep440_rs::VersionSpecifiers = spec
         .parse()
         .map_err(|e| err(format!("requires-python {spec:?}: {e}")))?;
-    // The target knows X.Y only, so X.Y.0 stands for its full version.
-    if specs.contains(&env.python_full_version().version) {
+    // The target knows X.Y only, not the image's patch release: refuse only
+    // when no X.Y.z could meet the spec (`>=3.11.4` is met by a 3.11 image
+    // of a late enough patch; `>=3.12` by none).
+    let minor = &env.python_version().version;
+    let could = (0..=MAX_PATCH).any(|patch| {
+        let mut release = minor.release().to_vec();
+        release.truncate(2);
+        release.push(patch);
+        specs.contains(&pep440_rs::Version::new(release))
+    });
+    if could {
         Ok(())
     } else {
         Err(err(format!(
@@ -320,6 +354,14 @@ dev = [{ include-group = "test" }, "black"]
         let env = crate::sources::marker_environment(&tags);
         let f = Path::new("pyproject.toml");
         check_python(f, ">=3.11", &env).unwrap();
+        // A patch release the image may have (its patch is not known).
+        check_python(f, ">=3.11.4", &env).unwrap();
+        check_python(f, "~=3.11.2", &env).unwrap();
+        check_python(f, "==3.11.9", &env).unwrap();
+        for none in ["!=3.11.*", "<3.11", "==3.10.*", ">3.11.99"] {
+            let e = check_python(f, none, &env).unwrap_err().to_string();
+            assert!(e.contains("the image's Python is 3.11"), "{none}: {e}");
+        }
         let e = check_python(f, ">=3.12,<4", &env).unwrap_err().to_string();
         assert_eq!(e, "pyproject.toml: requires Python >=3.12,<4, but the image's Python is 3.11; pick a base image with such a Python (or --python X.Y)");
     }

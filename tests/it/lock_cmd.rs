@@ -210,3 +210,75 @@ fn two_platform_lock_installs_with_uv_and_builds_the_resolved_image() {
     let locked = digest(&["--lock", lock.to_str().unwrap()], "locked");
     assert_eq!(resolved, locked);
 }
+
+/// `pyko lock -r pyproject.toml` reads the project's `[project]
+/// dependencies` (as `build -r` does), not pip's format: the same packages
+/// as a requirements file naming them. A requires-python that no 3.11 meets
+/// is refused naming the file, and no lock is written.
+#[test]
+fn a_pyproject_is_locked_from_its_dependencies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let files = wheels(&tmp.path().join("wheels"));
+    let index = IndexServer::start(&files, true);
+    let cache = tmp.path().join("cache");
+    let lock = |input: &Path, name: &str| -> (std::process::Output, PathBuf) {
+        let out_file = tmp.path().join(name);
+        let out = pyko(
+            &[
+                "lock",
+                "-r",
+                input.to_str().unwrap(),
+                "--python",
+                "3.11",
+                "--index-url",
+                &index.url,
+                "-o",
+                out_file.to_str().unwrap(),
+            ],
+            &cache,
+        );
+        (out, out_file)
+    };
+    let packages = |file: &Path| -> (toml::Value, toml::Value) {
+        let doc: toml::Value = toml::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        (
+            doc["packages"].clone(),
+            doc["tool"]["pyko"]["requested"].clone(),
+        )
+    };
+    let req = tmp.path().join("requirements.txt");
+    std::fs::write(&req, "app-web\nfast\n").unwrap();
+    let (out, from_req) = lock(&req, "pylock.req.toml");
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let project = tmp.path().join("proj");
+    std::fs::create_dir(&project).unwrap();
+    let pyproject = project.join("pyproject.toml");
+    let write = |requires: &str| {
+        std::fs::write(
+            &pyproject,
+            format!(
+                "[project]\nname = \"demo\"\nversion = \"0.1\"\nrequires-python = \"{requires}\"\n\
+                 dependencies = [\"app-web\", \"fast\"]\n"
+            ),
+        )
+        .unwrap()
+    };
+    // A patch bound the image's 3.11 may meet (its patch is not known).
+    write(">=3.11.2");
+    let (out, from_project) = lock(&pyproject, "pylock.proj.toml");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (pkgs, requested) = packages(&from_project);
+    assert_eq!((pkgs.clone(), requested), packages(&from_req));
+    assert_eq!(pkgs.as_array().unwrap().len(), 3, "{pkgs}");
+
+    write(">=3.12");
+    let (out, refused) = lock(&pyproject, "pylock.refused.toml");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(&pyproject.display().to_string()) && err.contains("requires Python >=3.12"),
+        "{err}"
+    );
+    assert!(!refused.exists());
+}

@@ -11,7 +11,8 @@ use crate::inputs::spec::{self, BaseSource, LockSpec, RegistryOptions};
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("target").required(true).multiple(true).args(["from", "python"])))]
 pub struct LockArgs {
-    /// Requirements file (pip's format; repeatable).
+    /// Requirements file (pip's format) or pyproject.toml (its [project]
+    /// dependencies); repeatable.
     #[arg(
         short = 'r',
         long = "requirements",
