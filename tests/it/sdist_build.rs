@@ -3,7 +3,8 @@
 //! backend, flit_core, hatchling; `tests/fixtures/sdists.sh`) served by a
 //! local index beside the wheels of their build requirements. Each builds
 //! (PEP 517 through pyko's own venv, or `uv build`), is cached by its
-//! sha256, imports in the image; a C extension built here is refused for an
+//! sha256 (built again when the cached wheel does not fit), imports in the
+//! image; a C extension built here is refused for an
 //! arm64 target; `--no-build` refuses; a uv.lock listing only an sdist
 //! builds.
 
@@ -176,6 +177,38 @@ fn real_sdists_build_cache_import_and_reproduce() {
         "no build requirement is fetched again: {again:?}"
     );
     assert_eq!(layout_digest(&out1), layout_digest(&out2));
+
+    // A cached wheel that does not fit the target (what another Python on
+    // the build machine makes of a C extension) is built again, not
+    // refused: here docopt's record is made to name a cp39 wheel.
+    let keys = cache.join("keys");
+    let record = std::fs::read_dir(&keys)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("sdist-wheel-")
+                && std::fs::read_to_string(p)
+                    .unwrap()
+                    .contains("docopt-0.6.2-")
+        })
+        .expect("docopt's sdist record");
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    value["filename"] = "docopt-0.6.2-cp39-cp39-manylinux_2_17_x86_64.whl".into();
+    std::fs::write(&record, value.to_string()).unwrap();
+    let out2b = dir.path().join("out2b");
+    let o = build(&cache, &debian(), &out2b, &args, Some(&path));
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(err.matches("on the build machine").count(), 1, "{err}");
+    assert!(
+        err.contains("building docopt==0.6.2 from docopt-0.6.2.tar.gz"),
+        "{err}"
+    );
+    assert_eq!(layout_digest(&out1), layout_digest(&out2b));
 
     // A fresh cache builds everything again, to the same image bytes.
     let out3 = dir.path().join("out3");

@@ -22,14 +22,18 @@ pub(super) fn build_from(
     }
     let got = super::fetch_file(pin, sdist, builder.http, builder.cache, policy)?;
     let sha256 = sha256_file(&got.path)?;
-    let built = builder.wheel(
-        pin,
-        &Sdist {
-            filename: &sdist.filename,
-            path: &got.path,
-            sha256: &sha256,
-        },
-    )?;
+    let source = Sdist {
+        filename: &sdist.filename,
+        path: &got.path,
+        sha256: &sha256,
+    };
+    let mut built = builder.wheel(pin, &source)?;
+    if built.cached && check_fits(tags, pin, &built).is_err() {
+        // Made earlier by another Python than the one building now (a
+        // non-pure wheel is for one ABI): build it again, rather than
+        // refuse what this machine may build to fit.
+        built = builder.rebuilt(pin, &source)?;
+    }
     check_fits(tags, pin, &built)?;
     Ok(Got {
         warning: got.warning,

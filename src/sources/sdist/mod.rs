@@ -93,6 +93,18 @@ impl Builder<'_> {
     /// The wheel of `sdist` for `pin`: from the cache by the sdist's
     /// sha256, else built. Refused under `--no-build`.
     pub fn wheel(&self, pin: &Pin, sdist: &Sdist) -> Result<Built, LockError> {
+        self.wheel_from(pin, sdist, true)
+    }
+
+    /// [`Builder::wheel`] built again, whatever the cache holds: for a
+    /// cached wheel that does not fit the target, which another Python on
+    /// the build machine made (the key is the sdist's bytes alone, since
+    /// which Python `uv build` picks is not known before it runs).
+    pub fn rebuilt(&self, pin: &Pin, sdist: &Sdist) -> Result<Built, LockError> {
+        self.wheel_from(pin, sdist, false)
+    }
+
+    fn wheel_from(&self, pin: &Pin, sdist: &Sdist, cached: bool) -> Result<Built, LockError> {
         let fail = |message: String| LockError::Package {
             name: pin.name.clone(),
             version: pin.version.to_string(),
@@ -103,9 +115,9 @@ impl Builder<'_> {
             return Err(refused(pin, sdist.filename));
         }
         let key = format!("sdist-wheel-v1-{}", sdist.sha256);
-        if let Some(record) = self
-            .cache
-            .get_key(&key)
+        if let Some(record) = cached
+            .then(|| self.cache.get_key(&key))
+            .flatten()
             .and_then(|b| serde_json::from_slice::<Record>(&b).ok())
         {
             if let Some(path) = Digest::try_from(record.digest)
