@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest as _, Sha256};
 
+use crate::at_once;
 use crate::oci::digest::{Digest, HashingWriter};
 use crate::oci::Compression;
 
@@ -52,12 +53,6 @@ struct Job {
     free: SyncSender<Vec<u8>>,
 }
 
-fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
-
 /// The process's compressors, started on first use. They live as long as
 /// the process, blocked on an empty channel when there is nothing to do.
 fn pool() -> &'static SyncSender<Job> {
@@ -65,7 +60,7 @@ fn pool() -> &'static SyncSender<Job> {
     POOL.get_or_init(|| {
         let (tx, rx) = sync_channel::<Job>(0);
         let rx = Arc::new(Mutex::new(rx));
-        for i in 0..cores() {
+        for i in 0..at_once::cores() {
             let rx = Arc::clone(&rx);
             std::thread::Builder::new()
                 .name(format!("pyko-compress-{i}"))
@@ -87,7 +82,7 @@ pub(super) fn compress<E>(
 ) -> Compressed<E> {
     // Room for every core's member plus one, so a slow first member does
     // not stall the others.
-    let in_flight = cores() + 1;
+    let in_flight = at_once::cores() + 1;
     std::thread::scope(|s| {
         let (order_tx, order_rx) = sync_channel::<Receiver<Vec<u8>>>(in_flight);
         let writer = s.spawn(move || write_members(file, order_rx));
