@@ -33,6 +33,30 @@ fn masked(text: &str, extra: &[(&str, &str)]) -> String {
     s
 }
 
+/// Blobs upload on several threads, so their lines come in the order the
+/// uploads finish; each run of them is sorted so the log's other lines keep
+/// their order and every upload is still checked.
+fn uploads_sorted(text: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let mut run: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        if line.contains("] uploaded blob ") {
+            run.push(line);
+            continue;
+        }
+        run.sort_unstable();
+        out.append(&mut run);
+        out.push(line);
+    }
+    run.sort_unstable();
+    out.append(&mut run);
+    let mut s = out.join("\n");
+    if text.ends_with('\n') {
+        s.push('\n');
+    }
+    s
+}
+
 /// The base fixture is made from Debian's packages on the day it is built,
 /// so its layer sizes move; pyko's own layers must not. The image's total
 /// is checked against its layers before it is masked.
@@ -207,7 +231,7 @@ fn build_log_json_image_refs_and_inspect() {
         last.starts_with("built sha256:") && last.contains("layers 2 built"),
         "{last}"
     );
-    insta::assert_snapshot!("build_log", masked(&stderr, &hide));
+    insta::assert_snapshot!("build_log", uploads_sorted(&masked(&stderr, &hide)));
 
     // Again with --json: the deps layer comes from the cache and every
     // blob is already in the registry.
