@@ -24,7 +24,7 @@ use super::hashes::wheel_digest;
 use super::BuildError;
 use crate::at_once;
 use crate::cache::Cache;
-use crate::layer::writer::{write_layer, LayerOptions};
+use crate::layer::writer::{write_layer_watched, LayerOptions, Watch};
 use crate::layer::{Entry, Node};
 use crate::oci::{BlobSource, Digest, Layer, Reference};
 use crate::registry::Client;
@@ -302,10 +302,12 @@ pub fn deps_layers(wheels: &[PathBuf], cx: &DepsContext) -> Result<Vec<DepsLayer
         pending,
         at_once::LAYERS_AT_ONCE,
         |(key, entries, what, history)| {
-            let (layer, path) = layer_for(&key, entries, opts, cache, ui, &what)?;
-            if let Some(e) = cx.early {
-                e.offer(&layer, &path);
-            }
+            let write =
+                |watch: Option<&dyn Watch>| layer_for(&key, entries, opts, cache, ui, &what, watch);
+            let (layer, path) = match cx.early {
+                Some(e) => e.write(&what, write)?,
+                None => write(None)?,
+            };
             Ok::<_, BuildError>(DepsLayer {
                 layer,
                 source: BlobSource::File(path),
@@ -365,6 +367,7 @@ fn layer_for(
     cache: &Cache,
     ui: &Reporter,
     what: &str,
+    watch: Option<&dyn Watch>,
 ) -> Result<(Layer, PathBuf), BuildError> {
     if let Some(layer) = cache
         .get_key(key)
@@ -377,7 +380,7 @@ fn layer_for(
     }
     let started = Instant::now();
     let n = entries.len();
-    let (layer, path) = write_layer(entries, opts, cache)?;
+    let (layer, path) = write_layer_watched(entries, opts, cache, watch)?;
     ui.info(format!(
         "deps layer {}: {n} entries, {:.1} MB in {:.1}s: {what}",
         layer.digest,

@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest as _, Sha256};
 
+use super::writer::Watch;
 use crate::at_once;
 use crate::oci::digest::{Digest, HashingWriter};
 use crate::oci::Compression;
@@ -77,6 +78,7 @@ fn pool() -> &'static SyncSender<Job> {
 pub(super) fn compress<E>(
     codec: Compression,
     file: &File,
+    watch: Option<&dyn Watch>,
     produce: impl FnOnce(&mut ChunkWriter) -> Result<(), E>,
     stopped: impl FnOnce(io::Error) -> E,
 ) -> Compressed<E> {
@@ -85,7 +87,7 @@ pub(super) fn compress<E>(
     let in_flight = at_once::cores() + 1;
     std::thread::scope(|s| {
         let (order_tx, order_rx) = sync_channel::<Receiver<Vec<u8>>>(in_flight);
-        let writer = s.spawn(move || write_members(file, order_rx));
+        let writer = s.spawn(move || write_members(file, watch, order_rx));
         let mut chunks = ChunkWriter::new(codec, order_tx, in_flight);
         let produced = produce(&mut chunks).and_then(|()| chunks.finish().map_err(stopped));
         // Dropping the sender ends the writer's stream, on success and on
@@ -252,7 +254,16 @@ fn compress_worker(jobs: &Mutex<Receiver<Job>>) {
 
 /// Writes members in chunk order, hashing the compressed stream (the blob
 /// digest). The stream ends when the producer drops its sender.
-fn write_members(file: &File, order: Receiver<Receiver<Vec<u8>>>) -> io::Result<(Digest, u64)> {
+fn write_members(
+    file: &File,
+    watch: Option<&dyn Watch>,
+    order: Receiver<Receiver<Vec<u8>>>,
+) -> io::Result<(Digest, u64)> {
+    let file = Watched {
+        file,
+        watch,
+        written: 0,
+    };
     let mut w = HashingWriter::new(io::BufWriter::with_capacity(1 << 20, file));
     for member in order {
         let member = member
@@ -263,4 +274,26 @@ fn write_members(file: &File, order: Receiver<Receiver<Vec<u8>>>) -> io::Result<
     let (mut buf, digest, len) = w.finish();
     buf.flush()?;
     Ok((digest, len))
+}
+
+/// The file, telling `watch` how far it is written after each write.
+struct Watched<'a> {
+    file: &'a File,
+    watch: Option<&'a dyn Watch>,
+    written: u64,
+}
+
+impl Write for Watched<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = (&mut &*self.file).write(buf)?;
+        self.written += n as u64;
+        if let Some(w) = self.watch {
+            w.grew(self.written);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        (&mut &*self.file).flush()
+    }
 }

@@ -3,6 +3,7 @@
 //! file, renamed into place under its digest once both digests are known.
 
 use crate::ui::progress::{self, Kind};
+use std::fs::File;
 use std::path::PathBuf;
 
 use super::compress;
@@ -44,9 +45,33 @@ pub fn write_layer(
     opts: &LayerOptions,
     cache: &Cache,
 ) -> Result<(Layer, PathBuf), LayerError> {
+    write_layer_watched(entries, opts, cache, None)
+}
+
+/// Told how a layer's compressed file grows while it is written, so what is
+/// written can be read (uploaded) before the layer is done. The bytes up to
+/// the last `grew` are final: members are written in order, never revised.
+pub trait Watch: Sync {
+    /// The file being written, before its first byte; read it by offset
+    /// (`FileExt::read_at`), since the writer owns the file position.
+    fn started(&self, file: &File);
+    /// `written` bytes of the file are written.
+    fn grew(&self, written: u64);
+}
+
+/// [`write_layer`], telling `watch` how the compressed file grows.
+pub fn write_layer_watched(
+    entries: Vec<Entry>,
+    opts: &LayerOptions,
+    cache: &Cache,
+    watch: Option<&dyn Watch>,
+) -> Result<(Layer, PathBuf), LayerError> {
     let entries = normalize(entries)?;
     check_level(opts.compression)?;
     let tmp = cache.temp_file()?;
+    if let Some(w) = watch {
+        w.started(tmp.as_file());
+    }
     let progress = progress::bytes(
         Kind::Compress,
         format!("layer of {} entries", entries.len()),
@@ -55,6 +80,7 @@ pub fn write_layer(
     let (produced, written) = compress::compress(
         opts.compression,
         tmp.as_file(),
+        watch,
         |out| write_tar(&entries, opts.mtime, &mut progress.writer(out)),
         |source| LayerError::Pipeline { source },
     );

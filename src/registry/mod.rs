@@ -10,11 +10,13 @@ mod error;
 pub mod login;
 mod pull;
 mod scheme;
+mod stream;
 mod upload;
 
 pub use client::{Client, ClientOptions};
 pub use error::RegistryError;
 pub use pull::Manifest;
+pub use stream::{Growing, Grown, Streamed};
 
 /// Manifests larger than this are refused rather than read into memory; real
 /// ones are a few KiB, and distribution itself caps them at 4 MiB.

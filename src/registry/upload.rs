@@ -2,7 +2,8 @@
 //! for `output::push` to order and parallelise. Blob bodies stream from
 //! files; nothing larger than a manifest is held in memory.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use super::client::{scope, Client, Op};
 use super::error::RegistryError;
 use crate::oci::digest::Digest;
 use crate::oci::reference::Reference;
+use crate::ui::progress::Progress;
 
 /// Upload sessions tried for one blob before a lost session is an error.
 const UPLOAD_SESSIONS: u32 = 3;
@@ -31,20 +33,36 @@ struct Blob<'a> {
 }
 
 impl Blob<'_> {
-    fn open_at(&self, offset: u64) -> Result<std::fs::File, RegistryError> {
-        let read_local = |source| RegistryError::ReadLocal {
+    fn open_at(&self, offset: u64) -> Result<At, RegistryError> {
+        let file = std::fs::File::open(self.path).map_err(|source| RegistryError::ReadLocal {
             path: self.path.to_path_buf(),
             digest: self.digest.clone(),
             source,
-        };
-        let mut file = std::fs::File::open(self.path).map_err(read_local)?;
-        file.seek(SeekFrom::Start(offset)).map_err(read_local)?;
-        Ok(file)
+        })?;
+        Ok(At {
+            file: std::sync::Arc::new(file),
+            pos: offset,
+        })
+    }
+}
+
+/// Reads a file from `pos` on by offset, leaving the file position alone:
+/// a file still being written by another handle reads the same way.
+pub(super) struct At {
+    pub(super) file: std::sync::Arc<std::fs::File>,
+    pub(super) pos: u64,
+}
+
+impl Read for At {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 
 /// How one upload session ended, when that is not an error of its own.
-enum Session {
+pub(super) enum Session {
     Done,
     /// The registry no longer knows the session (404, 416).
     Lost(RegistryError),
@@ -57,12 +75,12 @@ enum Session {
 }
 
 /// A generous deadline for a body: ~256 KiB/s worst case.
-fn body_deadline(len: u64) -> Duration {
+pub(super) fn body_deadline(len: u64) -> Duration {
     Duration::from_secs(120 + len / (256 * 1024))
 }
 
 impl Client {
-    fn push_op<'a>(&self, dest: &'a Reference, action: String) -> Op<'a> {
+    pub(super) fn push_op<'a>(&self, dest: &'a Reference, action: String) -> Op<'a> {
         Op {
             registry: &dest.registry,
             repository: &dest.repository,
@@ -72,7 +90,7 @@ impl Client {
         }
     }
 
-    fn blob_url(&self, dest: &Reference, tail: &str) -> String {
+    pub(super) fn blob_url(&self, dest: &Reference, tail: &str) -> String {
         format!(
             "{}{}/blobs/{tail}",
             self.base_url(&dest.registry),
@@ -194,13 +212,50 @@ impl Client {
         chunk: Option<u64>,
     ) -> Result<Session, RegistryError> {
         let op = self.push_op(dest, format!("uploading blob {}", blob.digest));
-        let resp = self.send(&op, Method::POST, &self.blob_url(dest, "uploads/"), &|rb| {
+        let (mut url, min) = match self.open_session(&op, dest)? {
+            Ok(opened) => opened,
+            Err(lost) => return Ok(lost),
+        };
+        let what = format!("blob {}", &blob.digest.hex()[..12]);
+        let progress = crate::ui::progress::bytes(crate::ui::Kind::Upload, what, Some(blob.size));
+        let open = |at| blob.open_at(at);
+        let mut sent = 0;
+        // A blob no larger than a chunk goes whole: one request, not two.
+        if let Some(chunk) = chunk.map(|c| c.max(min)).filter(|c| blob.size > *c) {
+            while sent < blob.size {
+                let len = chunk.min(blob.size - sent);
+                url = match self.patch(&op, &url, (sent, len), &progress, &open, min)? {
+                    Ok(next) => next,
+                    Err(ended) => return Ok(ended),
+                };
+                sent += len;
+            }
+        }
+        self.put_rest(
+            &op,
+            url,
+            blob.digest,
+            (sent, blob.size - sent),
+            &progress,
+            &open,
+            min,
+        )
+    }
+
+    /// POSTs for an upload session: its URL and the registry's
+    /// `OCI-Chunk-Min-Length` (0 if none), or the session lost (404).
+    pub(super) fn open_session(
+        &self,
+        op: &Op,
+        dest: &Reference,
+    ) -> Result<Result<(Url, u64), Session>, RegistryError> {
+        let resp = self.send(op, Method::POST, &self.blob_url(dest, "uploads/"), &|rb| {
             Ok(rb.header(CONTENT_LENGTH, 0))
         })?;
         match resp.status() {
             StatusCode::ACCEPTED => {}
-            StatusCode::NOT_FOUND => return Ok(Session::Lost(self.status_error(&op, resp))),
-            _ => return Err(self.status_error(&op, resp)),
+            StatusCode::NOT_FOUND => return Ok(Err(Session::Lost(self.status_error(op, resp)))),
+            _ => return Err(self.status_error(op, resp)),
         }
         let min = resp
             .headers()
@@ -208,50 +263,66 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
-        let mut url = self.location(&op, &resp)?;
-        let what = format!("blob {}", &blob.digest.hex()[..12]);
-        let progress = crate::ui::progress::bytes(crate::ui::Kind::Upload, what, Some(blob.size));
-        let mut sent = 0;
-        // A blob no larger than a chunk goes whole: one request, not two.
-        if let Some(chunk) = chunk.map(|c| c.max(min)).filter(|c| blob.size > *c) {
-            while sent < blob.size {
-                let len = chunk.min(blob.size - sent);
-                let resp = self.send(&op, Method::PATCH, url.as_str(), &|rb| {
-                    let part = blob.open_at(sent)?.take(len);
-                    Ok(rb
-                        .header(CONTENT_TYPE, "application/octet-stream")
-                        .header(CONTENT_RANGE, format!("{sent}-{}", sent + len - 1))
-                        .header(CONTENT_LENGTH, len)
-                        .timeout(body_deadline(len))
-                        .body(Body::sized(progress.reader(part), len)))
-                })?;
-                match resp.status() {
-                    StatusCode::ACCEPTED => url = self.location(&op, &resp)?,
-                    status => return self.refused(&op, resp, status, min),
-                }
-                sent += len;
-            }
+        Ok(Ok((self.location(op, &resp)?, min)))
+    }
+
+    /// PATCHes `len` bytes from offset `from` (`open` reads there); the
+    /// session's next URL, or how it ended.
+    pub(super) fn patch(
+        &self,
+        op: &Op,
+        url: &Url,
+        (from, len): (u64, u64),
+        progress: &Progress,
+        open: &dyn Fn(u64) -> Result<At, RegistryError>,
+        min: u64,
+    ) -> Result<Result<Url, Session>, RegistryError> {
+        let resp = self.send(op, Method::PATCH, url.as_str(), &|rb| {
+            let part = open(from)?.take(len);
+            Ok(rb
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_RANGE, format!("{from}-{}", from + len - 1))
+                .header(CONTENT_LENGTH, len)
+                .timeout(body_deadline(len))
+                .body(Body::sized(progress.reader_at(part, from), len)))
+        })?;
+        match resp.status() {
+            StatusCode::ACCEPTED => Ok(Ok(self.location(op, &resp)?)),
+            status => self.refused(op, resp, status, min).map(Err),
         }
-        url.query_pairs_mut()
-            .append_pair("digest", blob.digest.as_str());
-        let rest = blob.size - sent;
-        let resp = self.send(&op, Method::PUT, url.as_str(), &|rb| {
-            let rb = rb.header(CONTENT_LENGTH, rest).timeout(body_deadline(rest));
-            Ok(match rest {
+    }
+
+    /// The PUT that commits the session under `digest`, with the `len`
+    /// bytes from offset `from` not sent yet.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn put_rest(
+        &self,
+        op: &Op,
+        mut url: Url,
+        digest: &Digest,
+        (from, len): (u64, u64),
+        progress: &Progress,
+        open: &dyn Fn(u64) -> Result<At, RegistryError>,
+        min: u64,
+    ) -> Result<Session, RegistryError> {
+        url.query_pairs_mut().append_pair("digest", digest.as_str());
+        let resp = self.send(op, Method::PUT, url.as_str(), &|rb| {
+            let rb = rb.header(CONTENT_LENGTH, len).timeout(body_deadline(len));
+            Ok(match len {
                 0 => rb,
                 _ => rb
                     .header(CONTENT_TYPE, "application/octet-stream")
-                    .body(Body::sized(progress.reader(blob.open_at(sent)?), rest)),
+                    .body(Body::sized(progress.reader_at(open(from)?, from), len)),
             })
         })?;
         match resp.status() {
             StatusCode::CREATED => Ok(Session::Done),
-            status => self.refused(&op, resp, status, min),
+            status => self.refused(op, resp, status, min),
         }
     }
 
     /// What a request of an upload session that did not go on means.
-    fn refused(
+    pub(super) fn refused(
         &self,
         op: &Op,
         resp: Response,
@@ -267,7 +338,7 @@ impl Client {
         }
     }
 
-    fn learned_chunk(&self, registry: &str) -> Option<u64> {
+    pub(super) fn learned_chunk(&self, registry: &str) -> Option<u64> {
         let learned = self.upload_chunks.lock().unwrap_or_else(|e| e.into_inner());
         learned.get(registry).copied()
     }
@@ -325,7 +396,7 @@ impl Client {
     }
 
     /// The upload session URL; registries may answer with a path only.
-    fn location(&self, op: &Op, resp: &Response) -> Result<Url, RegistryError> {
+    pub(super) fn location(&self, op: &Op, resp: &Response) -> Result<Url, RegistryError> {
         let protocol = |detail: String| RegistryError::Protocol {
             registry: op.registry.to_string(),
             detail: format!("{}: {detail}", op.action),

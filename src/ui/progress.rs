@@ -52,7 +52,8 @@ pub struct Progress(Arc<Inner>);
 
 struct Inner {
     kind: Kind,
-    what: String,
+    /// Renamed once when what was unnamed at the start learns its name.
+    what: std::sync::Mutex<String>,
     total: Option<u64>,
     done: AtomicU64,
     finished: AtomicBool,
@@ -80,7 +81,7 @@ pub fn bytes(kind: Kind, what: impl Into<String>, total: Option<u64>) -> Progres
     });
     Progress(Arc::new(Inner {
         kind,
-        what,
+        what: std::sync::Mutex::new(what),
         total,
         done: AtomicU64::new(0),
         finished: AtomicBool::new(false),
@@ -132,6 +133,21 @@ impl Progress {
         }
     }
 
+    /// Names the stream anew (a blob uploaded before its digest was known).
+    pub fn rename(&self, what: impl Into<String>) {
+        let what = what.into();
+        if let Some(bar) = &self.0.bar {
+            bar.set_message(what.clone());
+        }
+        *self.0.what.lock().unwrap_or_else(|e| e.into_inner()) = what;
+    }
+
+    /// Takes back a [`Progress::finish`] (or a reader's end): the stream
+    /// did not count after all, so it leaves no line.
+    pub fn abandon(&self) {
+        self.0.finished.store(false, Ordering::Relaxed);
+    }
+
     /// Marks the stream complete (a stream of unknown length ends here).
     pub fn finish(&self) {
         self.0.finished.store(true, Ordering::Relaxed);
@@ -139,7 +155,14 @@ impl Progress {
 
     /// Counts what `r` yields, from zero: a retried stream starts again.
     pub fn reader<R: Read>(&self, r: R) -> ProgressIo<R> {
-        self.0.done.store(0, Ordering::Relaxed);
+        self.reader_at(r, 0)
+    }
+
+    /// Counts what `r` yields on top of the `from` bytes sent before it: a
+    /// blob sent in several requests counts whole, and a retried request
+    /// counts again from where it starts.
+    pub fn reader_at<R: Read>(&self, r: R, from: u64) -> ProgressIo<R> {
+        self.0.done.store(from, Ordering::Relaxed);
         self.0.finished.store(false, Ordering::Relaxed);
         ProgressIo {
             inner: r,
@@ -184,7 +207,7 @@ impl Drop for Inner {
             &format!(
                 "{} {}: {amount} in {seconds:.1}s",
                 self.kind.past(),
-                self.what
+                self.what.get_mut().unwrap_or_else(|e| e.into_inner())
             ),
         );
         let mut stats = sink.stats();
@@ -199,7 +222,11 @@ impl Drop for Inner {
         }
         stats.steps.push(Step {
             kind: self.kind.verb(),
-            what: self.what.clone(),
+            what: self
+                .what
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
             bytes: done,
             seconds,
         });

@@ -290,4 +290,90 @@ fn layers_upload_while_the_next_ones_compress() {
         err.contains(&format!("blobs {} uploaded", built.len() + 2)),
         "{err}"
     );
+
+    // A layer larger than a stream's start streams while it is written:
+    // its upload began well before its last member was written, in one
+    // PATCH, and the commit carried nothing.
+    let at = |l: &str| {
+        l[1..l.find(']').unwrap()]
+            .trim()
+            .trim_end_matches('s')
+            .parse::<f64>()
+            .unwrap()
+    };
+    let took = |l: &str| {
+        l.rsplit_once(" in ")
+            .unwrap()
+            .1
+            .split('s')
+            .next()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+    };
+    let mut streamed = 0;
+    for (i, hex) in &built {
+        let written = lines[*i];
+        let Some(up) = lines
+            .iter()
+            .find(|l| l.contains(&format!("] uploaded blob {}:", &hex[..12])))
+        else {
+            panic!("no upload said for {hex}:\n{err}")
+        };
+        let mb: f64 = written
+            .split(" entries, ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        if mb < 20.0 {
+            continue;
+        }
+        streamed += 1;
+        let started = at(up) - took(up);
+        assert!(
+            started + 0.3 < at(written),
+            "the upload of {hex} ({mb} MB) started at {started:.2}s, not before it was written at {:.2}s:\n{err}",
+            at(written)
+        );
+    }
+    assert!(streamed >= 2, "the example has layers over 20 MB:\n{err}");
+    let patches = log
+        .lines()
+        .filter(|l| l.contains("\"PATCH /v2/early/app/blobs/uploads/"))
+        .count();
+    assert_eq!(patches, streamed, "{log}");
+
+    // A fresh cache (a new CI runner) pushing the same deps: the big
+    // layers stream again, the registry turns out to have them, and their
+    // sessions are cancelled instead of committed. Nothing is uploaded.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let from = reg.log().len();
+    let out = pyko(
+        &[
+            "build",
+            "--from",
+            &base,
+            "--wheels",
+            fixtures::wheelhouse().to_str().unwrap(),
+            "--app",
+            fixtures::example_app().to_str().unwrap(),
+            "--push",
+            &format!("{}/early/app:2", reg.host),
+        ],
+        &tmp2.path().join("cache"),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("blobs 0 uploaded"), "{err}");
+    let log = &reg.log()[from..];
+    assert!(uploaded(&reg.log(), from).is_empty(), "{log}");
+    let cancelled = log
+        .lines()
+        .filter(|l| l.contains("\"DELETE /v2/early/app/blobs/uploads/") && l.contains("\" 204 "))
+        .count();
+    assert_eq!(cancelled, streamed, "{log}");
 }

@@ -4,7 +4,9 @@
 
 use crate::common::blobs::{skopeo_raw, test_image};
 use crate::common::faults::{Fault, FaultProxy, Rule};
+use crate::common::fixtures::{self, Flavour};
 use crate::common::registry::{free_port, Registry, RegistryOptions};
+use crate::common::run::pyko;
 use pyko::{push, Cache, Client, ClientOptions, Reference};
 
 const LIMIT: usize = 3 << 20;
@@ -140,4 +142,75 @@ fn a_limit_below_any_sane_chunk_is_an_error_that_says_what_to_raise() {
         .filter(|(_, s, _)| s == "413")
         .count();
     assert_eq!(refused, 3, "{:#?}", proxy.log());
+}
+
+/// A layer streamed while it is written goes as one PATCH; a registry that
+/// refuses a body that large (413) gets it again the ordinary way, in
+/// chunks it takes, and the build succeeds with every blob intact.
+#[test]
+fn a_streamed_layer_refused_for_its_size_is_sent_again_in_chunks() {
+    let (reg, proxy) = limited(LIMIT, 0);
+    // The base comes from another registry: the limit is on the way in.
+    let bases = Registry::start();
+    let base = fixtures::push_base(&bases, Flavour::Slim, "library/python:3.11-test");
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = format!("{}/team/app:v1", proxy.host);
+    let out = pyko(
+        &[
+            "build",
+            "-v",
+            "--from",
+            &base,
+            "--wheels",
+            fixtures::wheelhouse().to_str().unwrap(),
+            "--app",
+            fixtures::example_app().to_str().unwrap(),
+            "--push",
+            &dest,
+        ],
+        &tmp.path().join("cache"),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let log = uploads(&proxy, 0);
+    // The streamed PATCHes: refused only once the whole layer was sent.
+    let refused: Vec<usize> = log
+        .iter()
+        .filter(|(m, s, _)| m == "PATCH" && s == "413")
+        .map(|(_, _, b)| *b)
+        .collect();
+    for (method, status, body) in &log {
+        if status != "413" {
+            assert!(*body <= LIMIT, "{method} of {body} bytes: {log:#?}");
+        }
+    }
+    // Every blob is in the registry under its digest: skopeo checks each
+    // one as it copies them out.
+    let stored = format!("{}/team/app:v1", reg.host);
+    let copy = tmp.path().join("copy");
+    crate::common::run::skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        &format!("docker://{stored}"),
+        &format!("dir:{}", copy.display()),
+    ]);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(copy.join("manifest.json")).unwrap()).unwrap();
+    let layers = manifest["layers"].as_array().unwrap();
+    assert!(layers.len() >= 10, "{manifest}");
+    for l in layers {
+        let hex = l["digest"].as_str().unwrap().trim_start_matches("sha256:");
+        let got = std::fs::read(copy.join(hex)).unwrap();
+        assert_eq!(got.len() as u64, l["size"].as_u64().unwrap());
+    }
+    // A whole layer went in one PATCH: it was streamed (the ordinary
+    // path sends a whole blob only with PUT).
+    let sizes: Vec<usize> = layers
+        .iter()
+        .map(|l| l["size"].as_u64().unwrap() as usize)
+        .collect();
+    assert!(
+        refused.iter().any(|b| *b > 20 << 20 && sizes.contains(b)),
+        "refused PATCHes {refused:?}, layers {sizes:?}"
+    );
 }
