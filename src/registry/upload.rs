@@ -212,19 +212,38 @@ impl Client {
         chunk: Option<u64>,
     ) -> Result<Session, RegistryError> {
         let op = self.push_op(dest, format!("uploading blob {}", blob.digest));
-        let (mut url, min) = match self.open_session(&op, dest)? {
+        let (url, min) = match self.open_session(&op, dest)? {
             Ok(opened) => opened,
             Err(lost) => return Ok(lost),
         };
         let what = format!("blob {}", &blob.digest.hex()[..12]);
         let progress = crate::ui::progress::bytes(crate::ui::Kind::Upload, what, Some(blob.size));
+        let ended = self.send_blob(&op, url, min, blob, chunk, &progress);
+        // A session that sent everything and was refused is not an upload:
+        // the blob counts once, for the session that commits it.
+        if !matches!(ended, Ok(Session::Done)) {
+            progress.abandon();
+        }
+        ended
+    }
+
+    /// The requests of one session opened at `url`.
+    fn send_blob(
+        &self,
+        op: &Op,
+        mut url: Url,
+        min: u64,
+        blob: &Blob,
+        chunk: Option<u64>,
+        progress: &Progress,
+    ) -> Result<Session, RegistryError> {
         let open = |at| blob.open_at(at);
         let mut sent = 0;
         // A blob no larger than a chunk goes whole: one request, not two.
         if let Some(chunk) = chunk.map(|c| c.max(min)).filter(|c| blob.size > *c) {
             while sent < blob.size {
                 let len = chunk.min(blob.size - sent);
-                url = match self.patch(&op, &url, (sent, len), &progress, &open, min)? {
+                url = match self.patch(op, &url, (sent, len), progress, &open, min)? {
                     Ok(next) => next,
                     Err(ended) => return Ok(ended),
                 };
@@ -232,11 +251,11 @@ impl Client {
             }
         }
         self.put_rest(
-            &op,
+            op,
             url,
             blob.digest,
             (sent, blob.size - sent),
-            &progress,
+            progress,
             &open,
             min,
         )

@@ -203,6 +203,16 @@ fn a_streamed_layer_refused_for_its_size_is_sent_again_in_chunks() {
         let got = std::fs::read(copy.join(hex)).unwrap();
         assert_eq!(got.len() as u64, l["size"].as_u64().unwrap());
     }
+    // Every blob counts once, whole, however many requests it took.
+    for l in layers {
+        let hex = &l["digest"].as_str().unwrap()["sha256:".len()..][..12];
+        let said = err.matches(&format!("] uploaded blob {hex}:")).count();
+        assert_eq!(said, 1, "{hex}:\n{err}");
+    }
+    assert!(
+        err.contains(&format!("blobs {} uploaded", layers.len() + 1)),
+        "{err}"
+    );
     // A whole layer went in one PATCH: it was streamed (the ordinary
     // path sends a whole blob only with PUT).
     let sizes: Vec<usize> = layers
