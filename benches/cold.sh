@@ -10,6 +10,9 @@
 #   (d) the scripted floor: tar -cf - TREE | pigz -p2 -6 | sha256sum
 #   (e) the hard floor: libdeflate at pyko's level on every core over the
 #       same tar read from memory, plus both sha256 (benches/floor.rs)
+#   (f) over an uplink limited to PYKO_BENCH_UPLINK MB/s (benches/uplink.py;
+#       default 50, 0 skips): compress then push (pyko to an OCI layout, then
+#       skopeo copy), against pyko's cold push over the same link
 # Columns: wall s, CPU s (user+sys), peak RSS MB (/usr/bin/time), bytes
 # (compressed bytes sent to the registry / written), wall ratio to pyko cold.
 #
@@ -99,6 +102,26 @@ measure pyko-no-change registry "${build_pyko[@]}" "$reg/bench/pyko:warm"
 measure pyko-cold-zstd registry env PYKO_CACHE_DIR="$work/pyko-cache-zstd" \
   "${build_pyko[@]}" "$reg/bench/pyko:zstd" --compression zstd
 
+# Over a limited uplink (PYKO_BENCH_UPLINK MB/s, 50 by default; 0 skips):
+# pyko's cold push, whose large layers stream while they compress, against
+# (f) compress then push: the same cold pyko build to an OCI layout, then
+# `skopeo copy` of it over the same link.
+uplink=${PYKO_BENCH_UPLINK:-50}
+if [ "$uplink" != 0 ]; then
+  up_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  python3 benches/uplink.py "$uplink" "$up_port" "$port" >"$work/uplink.log" 2>&1 & up_pid=$!
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$up_port/v2/" >/dev/null && break; sleep 0.1; done
+  measure pyko-cold-uplink registry env PYKO_CACHE_DIR="$work/pyko-cache-up" \
+    "${build_pyko[@]}" "127.0.0.1:$up_port/bench/uplink:cold"
+  cat > "$work/f.sh" <<F
+set -e
+PYKO_CACHE_DIR=$work/pyko-cache-f "\$@" --oci-layout $work/f-layout
+skopeo copy --quiet --dest-tls-verify=false oci:$work/f-layout docker://127.0.0.1:$up_port/bench/f:uplink
+F
+  measure f-layout+skopeo-uplink registry bash "$work/f.sh" "${build_pyko[@]:0:$((${#build_pyko[@]} - 1))}"
+  kill "$up_pid" 2>/dev/null; rm -rf "$work/pyko-cache-up" "$work/pyko-cache-f" "$work/f-layout"
+fi
+
 # (a) pip, its own tar and gzip, both digests.
 cat > "$work/a.sh" <<A
 set -eo pipefail
@@ -160,5 +183,10 @@ for r in "${rows[@]}"; do
   printf '%-20s %8.2f %8.2f %8d %12d %8s %8s\n' "$n" "$s" "$c" "$m" "$b" \
     "$(python3 -c "print(f'{$s/$cold:.2f}x')")" "$(python3 -c "print(f'{$b/$gz_bytes:.3f}')")"
 done
+if [ "$uplink" != 0 ]; then
+  up=$(printf '%s\n' "${rows[@]}" | awk '$1 == "pyko-cold-uplink" {print $2}')
+  f=$(printf '%s\n' "${rows[@]}" | awk '$1 == "f-layout+skopeo-uplink" {print $2}')
+  echo "uplink ${uplink} MB/s: pyko cold push $up s = $(python3 -c "print(f'{$up/$f:.2f}')")x of compress then push (f) $f s"
+fi
 echo "(bytes: registry growth for pyko/buildah (layers + config + manifest; warm rows only what changed), compressed output for the rest)"
 grep -h "deps layer" "$work"/pyko-cold.err | sed 's/^/   pyko: /' || true
