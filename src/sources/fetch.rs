@@ -151,8 +151,8 @@ fn fetch_pins(
                         }
                         if pin.sdist_only && how == &verify::LOCAL_UNHASHED {
                             ui.warn(format!(
-                                "{}=={} ({}): the lock lists only an sdist; using your wheel {} from --wheels, whose hash cannot be checked against the lock",
-                                pin.name, pin.version, pin.origin, path.display()
+                                "{}=={} ({}): {}; using your wheel {} from --wheels, whose hash cannot be checked against the lock",
+                                pin.name, pin.version, pin.origin, pin.lock_lists(), path.display()
                             ));
                         }
                         let n = done.fetch_add(1, Ordering::SeqCst) + 1;
@@ -270,7 +270,8 @@ fn fetch_one(
             Ok(i) if policy.strict => Err(refusal(
                 pin,
                 format!(
-                    "the lock lists only an sdist, whose hash cannot vouch for your wheel {}",
+                    "{}, whose hash cannot vouch for your wheel {}",
+                    pin.lock_lists(),
                     local[i].display()
                 ),
             )),
@@ -288,7 +289,8 @@ fn fetch_one(
                 version: pin.version.to_string(),
                 origin: pin.origin.clone(),
                 message: format!(
-                    "the lock lists only an sdist, and {} no wheel of it that fits CPython {} (best tag {}){}: build one (`pip wheel --no-deps {}=={}`) into a directory and pass it with --wheels DIR",
+                    "{}, and {} no wheel of it that fits CPython {} (best tag {}){}: build one (`pip wheel --no-deps {}=={}`) into a directory and pass it with --wheels DIR",
+                    pin.lock_lists(),
                     if local.is_empty() { "without --wheels DIR there is" } else { "--wheels DIR has" },
                     tags.python_version(),
                     tags.best(),

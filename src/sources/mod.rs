@@ -106,13 +106,25 @@ pub struct Pin {
     pub origin: String,
     /// Candidates a lock file lists; empty means "ask the index".
     pub wheels: Vec<LockedWheel>,
-    /// The lock lists only an sdist: a wheel the user brings (`--wheels
+    /// The lock lists only an sdist (or, with `sdist` None, a source
+    /// tree the user's wheel stands for): a wheel the user brings (`--wheels
     /// DIR`) with this name and version stands for it, else the sdist is
     /// built; the index is not asked (the lock chose that file, not
     /// whatever the index offers).
     pub sdist_only: bool,
     /// The sdist the lock lists, built when no wheel fits.
     pub sdist: Option<sdist::LockedSdist>,
+}
+
+impl Pin {
+    /// What the lock holds for a `sdist_only` pin, for messages: an sdist
+    /// file, or (with no sdist) a directory or git source tree.
+    pub fn lock_lists(&self) -> &'static str {
+        match self.sdist {
+            Some(_) => "the lock lists only an sdist",
+            None => "the lock lists a source tree (directory or git), not a wheel",
+        }
+    }
 }
 
 /// A wheel a lock file lists, by URL or local path.

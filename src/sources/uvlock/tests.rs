@@ -254,6 +254,7 @@ fn source_trees_are_refused_unless_a_wheel_stands_in() {
         )
         .unwrap();
         assert!(l.pins[0].sdist_only && l.pins[0].name == "shared");
+        assert!(l.pins[0].lock_lists().contains("source tree"));
         let other = [PathBuf::from("/wh/shared-1.3-py3-none-any.whl")];
         assert!(read(
             Path::new("/w/uv.lock"),
