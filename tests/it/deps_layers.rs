@@ -230,21 +230,8 @@ fn layers_upload_while_the_next_ones_compress() {
     let base = fixtures::push_base(&reg, Flavour::Slim, "library/python:3.11-test");
     let tmp = tempfile::tempdir().unwrap();
     let from = reg.log().len();
-    let out = pyko(
-        &[
-            "build",
-            "-v",
-            "--from",
-            &base,
-            "--wheels",
-            fixtures::wheelhouse().to_str().unwrap(),
-            "--app",
-            fixtures::example_app().to_str().unwrap(),
-            "--push",
-            &format!("{}/early/app:1", reg.host),
-        ],
-        &tmp.path().join("cache"),
-    );
+    let dest = format!("{}/early/app:1", reg.host);
+    let out = fixtures::push_example(&base, &dest, &tmp.path().join("cache"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let lines: Vec<&str> = err.lines().collect();
@@ -352,20 +339,8 @@ fn layers_upload_while_the_next_ones_compress() {
     // sessions are cancelled instead of committed. Nothing is uploaded.
     let tmp2 = tempfile::tempdir().unwrap();
     let from = reg.log().len();
-    let out = pyko(
-        &[
-            "build",
-            "--from",
-            &base,
-            "--wheels",
-            fixtures::wheelhouse().to_str().unwrap(),
-            "--app",
-            fixtures::example_app().to_str().unwrap(),
-            "--push",
-            &format!("{}/early/app:2", reg.host),
-        ],
-        &tmp2.path().join("cache"),
-    );
+    let dest = format!("{}/early/app:2", reg.host);
+    let out = fixtures::push_example(&base, &dest, &tmp2.path().join("cache"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("blobs 0 uploaded"), "{err}");

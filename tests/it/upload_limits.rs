@@ -6,7 +6,6 @@ use crate::common::blobs::{skopeo_raw, test_image};
 use crate::common::faults::{Fault, FaultProxy, Rule};
 use crate::common::fixtures::{self, Flavour};
 use crate::common::registry::{free_port, Registry, RegistryOptions};
-use crate::common::run::pyko;
 use pyko::{push, Cache, Client, ClientOptions, Reference};
 
 const LIMIT: usize = 3 << 20;
@@ -155,21 +154,7 @@ fn a_streamed_layer_refused_for_its_size_is_sent_again_in_chunks() {
     let base = fixtures::push_base(&bases, Flavour::Slim, "library/python:3.11-test");
     let tmp = tempfile::tempdir().unwrap();
     let dest = format!("{}/team/app:v1", proxy.host);
-    let out = pyko(
-        &[
-            "build",
-            "-v",
-            "--from",
-            &base,
-            "--wheels",
-            fixtures::wheelhouse().to_str().unwrap(),
-            "--app",
-            fixtures::example_app().to_str().unwrap(),
-            "--push",
-            &dest,
-        ],
-        &tmp.path().join("cache"),
-    );
+    let out = fixtures::push_example(&base, &dest, &tmp.path().join("cache"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let log = uploads(&proxy, 0);

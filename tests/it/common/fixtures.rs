@@ -498,3 +498,24 @@ pub fn layer_digests(manifest: &serde_json::Value) -> Vec<String> {
         .map(|l| l["digest"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// `pyko build -v` of the example app on `base`, pushed to `dest`, with
+/// `cache` as its cache: the build most push tests start from. The output
+/// is returned whatever the exit, for the test to judge.
+pub fn push_example(base: &str, dest: &str, cache: &Path) -> std::process::Output {
+    crate::common::run::pyko(
+        &[
+            "build",
+            "-v",
+            "--from",
+            base,
+            "--wheels",
+            wheelhouse().to_str().unwrap(),
+            "--app",
+            example_app().to_str().unwrap(),
+            "--push",
+            dest,
+        ],
+        cache,
+    )
+}
