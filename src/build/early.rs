@@ -136,7 +136,8 @@ pub fn start<'scope, 'env>(
 impl EarlyPush<'_> {
     /// Queues a written layer for upload; never blocks the build.
     pub fn offer(&self, layer: &Layer, path: &Path) {
-        // The uploader only stops at the end: a send cannot fail before.
+        // A send fails only once the uploader stopped on a failure, which
+        // `finish` reports.
         let _ = self.offers.send((layer.clone(), path.to_path_buf()));
     }
 

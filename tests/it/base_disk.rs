@@ -13,16 +13,7 @@ use crate::common::fixtures::{self, Flavour, BASE_TAG};
 fn small_wheels(dir: &Path) -> PathBuf {
     let w = dir.join("wheels");
     std::fs::create_dir_all(&w).unwrap();
-    let src = std::fs::read_dir(fixtures::wheelhouse())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("packaging-")
-        })
-        .expect("packaging wheel in the wheelhouse");
+    let src = fixtures::wheel("packaging-");
     std::fs::copy(&src, w.join(src.file_name().unwrap())).unwrap();
     w
 }

@@ -105,16 +105,7 @@ fn unwritable_output_exits_5() {
     // One wheel without dependencies keeps the build short.
     let wheels = tmp.path().join("wheels");
     std::fs::create_dir(&wheels).unwrap();
-    let certifi = std::fs::read_dir(fixtures::wheelhouse())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("certifi-")
-        })
-        .expect("certifi in the wheelhouse");
+    let certifi = fixtures::wheel("certifi-");
     std::fs::copy(&certifi, wheels.join(certifi.file_name().unwrap())).unwrap();
     let from = format!(
         "oci-layout:{}:latest",

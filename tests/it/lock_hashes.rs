@@ -12,16 +12,7 @@ use crate::common::index::sha256_hex;
 use crate::common::run::pyko;
 
 fn idna() -> PathBuf {
-    std::fs::read_dir(fixtures::wheelhouse())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("idna-3.20-")
-        })
-        .expect("idna 3.20 in the wheelhouse")
+    fixtures::wheel("idna-3.20-")
 }
 
 fn lock(dir: &Path, wheel: &str) -> PathBuf {

@@ -9,19 +9,11 @@ use crate::common::fixtures::{self, unpack_oci, Flavour, BASE_TAG};
 use crate::common::index::sha256_hex;
 use crate::common::run::pyko;
 
-fn wheel(prefix: &str) -> PathBuf {
-    std::fs::read_dir(fixtures::wheelhouse())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
-        .unwrap_or_else(|| panic!("no {prefix}* in the wheelhouse"))
-}
-
 /// A PEP 751 lock: idna as a locked wheel (a local path, hashed), h11 with
 /// only an sdist (never fetched: the test passes --no-build, and a user's
 /// wheel wins over building).
 fn write_lock(dir: &Path) -> PathBuf {
-    let idna = wheel("idna-3.20-");
+    let idna = fixtures::wheel("idna-3.20-");
     let text = format!(
         r#"lock-version = "1.0"
 created-by = "hand"
@@ -87,7 +79,7 @@ fn a_users_wheel_stands_for_an_sdist_only_lock_entry() {
     // A wheel dir with a wrong version of h11 does not count either.
     let mine = dir.path().join("mine");
     std::fs::create_dir(&mine).unwrap();
-    let h11 = wheel("h11-0.16.0-");
+    let h11 = fixtures::wheel("h11-0.16.0-");
     std::fs::copy(&h11, mine.join("h11-0.15.0-py3-none-any.whl")).unwrap();
     let o = run(Some(&mine), &out1);
     let err = String::from_utf8_lossy(&o.stderr);
@@ -123,7 +115,7 @@ fn a_users_wheel_stands_for_an_sdist_only_lock_entry() {
 fn a_users_wheel_stands_for_an_sdist_only_index_version() {
     use crate::common::index::IndexServer;
     let dir = tempfile::tempdir().unwrap();
-    let server = IndexServer::start(&[wheel("idna-3.20-")], false);
+    let server = IndexServer::start(&[fixtures::wheel("idna-3.20-")], false);
     let h11_dir = server.root.join("simple/h11");
     std::fs::create_dir_all(&h11_dir).unwrap();
     std::fs::write(server.root.join("files/h11-0.16.0.tar.gz"), b"never built").unwrap();
@@ -136,7 +128,7 @@ fn a_users_wheel_stands_for_an_sdist_only_index_version() {
     std::fs::write(&req, "h11==0.16.0\nidna==3.20\n").unwrap();
     let mine = dir.path().join("mine");
     std::fs::create_dir(&mine).unwrap();
-    let h11 = wheel("h11-0.16.0-");
+    let h11 = fixtures::wheel("h11-0.16.0-");
     std::fs::copy(&h11, mine.join(h11.file_name().unwrap())).unwrap();
     let from = format!(
         "oci-layout:{}:{BASE_TAG}",

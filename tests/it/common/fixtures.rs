@@ -220,6 +220,16 @@ pub fn wheels_named(dest: &Path, prefixes: &[&str]) -> PathBuf {
     dest.to_path_buf()
 }
 
+/// The wheelhouse's wheel whose file name starts with `prefix`
+/// (`"idna-3.20-"`).
+pub fn wheel(prefix: &str) -> PathBuf {
+    std::fs::read_dir(wheelhouse())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix}* in the wheelhouse"))
+}
+
 /// `examples/diabetes`: a Streamlit app with a fully pinned requirements.txt.
 pub fn example_app() -> PathBuf {
     repo_root().join("examples/diabetes")
